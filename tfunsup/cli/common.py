@@ -1,0 +1,55 @@
+"""Arguments and output helpers shared by the subcommands."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def add_common_arguments(parser, default_out):
+    """Adds `--out`, `--overwrite`, `--seed`, `--batch-size`, `--quiet`."""
+    parser.add_argument("--out", default=default_out,
+                        help=f"output folder (default: {default_out})")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty --out")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--batch-size", type=int, default=128,
+                        help="batch size (default: 128)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def check_positive(name, value):
+    """Raises ValueError unless `value` >= 1."""
+    if value < 1:
+        raise ValueError(f"Expected {name} >= 1. Received: {name}={value}")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path, payload):
+    """Writes `payload` as indented JSON (NumPy scalars converted)."""
+    Path(path).write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
+
+
+def print_table(rows, headers):
+    """Prints rows as an aligned text table."""
+    cells = [[str(h) for h in headers]] + [[
+        f"{c:.3f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for i, row in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))

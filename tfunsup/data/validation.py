@@ -1,0 +1,81 @@
+"""Checks on user-supplied arrays, run before any work starts."""
+
+import numpy as np
+
+
+def check_images(images, name="images"):
+    """Validates an image batch and returns it as float32 `(n, h, w, c)`.
+
+    Args:
+        images: array-like of shape `(n, height, width, channels)` with
+            channels 1 or 3, or `(n, height, width)` for grayscale; values in
+            [0, 1].
+        name: the argument name used in error messages.
+
+    Returns:
+        float32 numpy array of shape `(n, height, width, channels)`.
+
+    Raises:
+        ValueError: on a wrong rank or channel count, an empty batch,
+            NaN/Inf, non-numeric data or values outside [0, 1].
+    """
+    x = np.asarray(images)
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise ValueError(f"Expected numeric {name}. Received dtype={x.dtype}")
+    if x.ndim == 3:
+        x = x[..., np.newaxis]
+    if x.ndim != 4:
+        raise ValueError(
+            f"Expected {name} of rank 4 `(n, height, width, channels)` "
+            f"(or rank 3 for grayscale). Received shape={x.shape}"
+        )
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"Expected {name} with 1 or 3 channels. Received shape={x.shape}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"Expected at least one image in {name}. Received 0.")
+    x = x.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(x)):
+        bad = int(np.sum(~np.isfinite(x)))
+        raise ValueError(f"{name} contains {bad} NaN or Inf values.")
+    low, high = float(x.min()), float(x.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"Expected {name} with values in [0, 1]. Received values in "
+            f"[{low:g}, {high:g}] (for 8-bit images divide by 255)."
+        )
+    return x
+
+
+def check_labels(labels, n_samples, name="labels"):
+    """Validates integer class labels for `n_samples` items.
+
+    Returns:
+        int64 numpy array of shape `(n_samples,)`.
+
+    Raises:
+        ValueError: on a wrong length, rank, or non-integer values.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise ValueError(
+            f"Expected {name} of shape ({n_samples},). Received shape={y.shape}"
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        if not (np.issubdtype(y.dtype, np.floating) and np.all(np.mod(y, 1) == 0)):
+            raise ValueError(f"Expected integer {name}. Received dtype={y.dtype}")
+    return y.astype(np.int64)
+
+
+def check_n_clusters(n_clusters, n_samples):
+    """Raises ValueError unless 2 <= n_clusters <= n_samples."""
+    if isinstance(n_clusters, bool) or not isinstance(n_clusters, (int, np.integer)):
+        raise ValueError(f"Expected an integer n_clusters. Received: n_clusters={n_clusters!r}")
+    if n_clusters < 2:
+        raise ValueError(f"Expected n_clusters >= 2. Received: n_clusters={n_clusters}")
+    if n_clusters > n_samples:
+        raise ValueError(
+            f"Expected n_clusters <= number of samples ({n_samples}). "
+            f"Received: n_clusters={n_clusters}"
+        )

@@ -1,0 +1,5 @@
+"""Reusable Keras layers."""
+
+from tfunsup.layers.random_low_resolution import RandomLowResolution
+
+__all__ = ["RandomLowResolution"]
