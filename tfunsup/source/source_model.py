@@ -19,6 +19,7 @@ from tfunsup.data.image_spec import ImageSpec
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
 from tfunsup.layers.random_low_resolution import RandomLowResolution
+from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 SOURCE_MODEL_NAME = "mnist5k_source"
@@ -56,20 +57,23 @@ def build_source_cnn(input_shape=(28, 28, 1), n_classes=10, feature_dim=128,
         n_classes)`, the feature extractor ReLU features `(batch, feature_dim)`.
     """
     images = keras.Input(shape=input_shape, name="images")
-    x = images
-    if low_resolution_rate > 0:
-        x = RandomLowResolution(factor=0.4, rate=low_resolution_rate, seed=seed)(x)
-    x = keras.layers.Conv2D(32, 3, activation="relu")(x)
+    x = keras.layers.Conv2D(32, 3, activation="relu")(images)
     x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Conv2D(64, 3, activation="relu")(x)
     x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dropout(0.3, seed=seed)(x)
     features = keras.layers.Dense(feature_dim, activation="relu", name="features")(x)
-    x = keras.layers.Dropout(0.3, seed=seed)(features)
-    probabilities = keras.layers.Dense(n_classes, activation="softmax", name="classes")(x)
-    classifier = keras.Model(images, probabilities, name="source_classifier")
     feature_extractor = keras.Model(images, features, name="source_features")
+
+    # Augmentation stays outside the feature extractor, so exports hold none.
+    inputs = keras.Input(shape=input_shape, name="images")
+    x = inputs
+    if low_resolution_rate > 0:
+        x = RandomLowResolution(factor=0.4, rate=low_resolution_rate, seed=seed)(x)
+    x = keras.layers.Dropout(0.3, seed=seed)(feature_extractor(x))
+    probabilities = keras.layers.Dense(n_classes, activation="softmax", name="classes")(x)
+    classifier = keras.Model(inputs, probabilities, name="source_classifier")
     return classifier, feature_extractor
 
 
@@ -192,7 +196,7 @@ def ensure_source_model(path=None, *, epochs=8, seed=0, verbose=0):
     classifier, features = train_source_model(source.images, source.labels, epochs=epochs,
                                               seed=seed, verbose=verbose)
     export_feature_vector(features, path, overwrite=True)
-    _export_keras_atomically(classifier, classifier_path)
+    export_atomically(classifier, classifier_path, overwrite=True)
     return path
 
 
@@ -202,15 +206,3 @@ def ensure_source_classifier(path=None, **kwargs):
     with the source model when absent. `path` is the feature model's folder."""
     features_path = ensure_source_model(path, **kwargs)
     return features_path.parent / SOURCE_CLASSIFIER_NAME
-
-
-def _export_keras_atomically(model, path):
-    path = Path(path)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        model.export(str(staging / "model"), verbose=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging / "model", path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,36 @@
+"""Atomic SavedModel export."""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def export_atomically(model, path, overwrite=False):
+    """`model.export(path)` through a temporary folder, so `path` holds a
+    complete SavedModel or nothing.
+
+    Args:
+        model: a built `keras.Model`.
+        path: destination folder.
+        overwrite: replace an existing `path`.
+
+    Returns:
+        `Path` of the SavedModel.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"SavedModel path '{path}' exists; pass overwrite=True.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model.export(str(staging / "model"), verbose=False)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging / "model", path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path

@@ -1,0 +1,76 @@
+"""PNG figures written by the CLI flows (matplotlib, Agg backend)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _show(ax, image):
+    ax.imshow(image[..., 0] if image.shape[-1] == 1 else image,
+              cmap="gray" if image.shape[-1] == 1 else None, vmin=0.0, vmax=1.0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save_cluster_montage(images, assignments, path, per_cluster=10, order=None):
+    """One row per cluster with up to `per_cluster` of its images.
+
+    Args:
+        images: float32 `(n, height, width, channels)` in [0, 1].
+        assignments: int `(n,)` cluster index per image.
+        path: PNG file to write.
+        per_cluster: images shown per row.
+        order: optional `(n,)` ranking key; smallest first within a cluster
+            (e.g. distance to the cluster centre).
+    """
+    clusters = np.unique(assignments)
+    fig, axes = plt.subplots(len(clusters), per_cluster, squeeze=False,
+                             figsize=(per_cluster * 0.8, len(clusters) * 0.85))
+    for row, cluster in enumerate(clusters):
+        members = np.flatnonzero(assignments == cluster)
+        if order is not None:
+            members = members[np.argsort(order[members], kind="stable")]
+        for col in range(per_cluster):
+            ax = axes[row, col]
+            if col < members.size:
+                _show(ax, images[members[col]])
+            else:
+                ax.axis("off")
+        axes[row, 0].set_ylabel(f"{cluster}\n(n={members.size})", rotation=0,
+                                labelpad=22, fontsize=7, va="center")
+    fig.suptitle("Sample images per cluster", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def save_embedding(features, assignments, path, method="pca", seed=0, title=None):
+    """2-D PCA or t-SNE scatter of features coloured by cluster.
+
+    Args:
+        features: float `(n, d)`.
+        assignments: int `(n,)` colours.
+        path: PNG file to write.
+        method: `"pca"` or `"tsne"` (scikit-learn).
+        seed: random state of the projection.
+    """
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        points = TSNE(2, random_state=seed, init="pca").fit_transform(features)
+    elif method == "pca":
+        from sklearn.decomposition import PCA
+
+        points = PCA(2, random_state=seed).fit_transform(features)
+    else:
+        raise ValueError(f"Expected method 'pca' or 'tsne'. Received: method={method!r}")
+    fig, ax = plt.subplots(figsize=(6, 5))
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=assignments, cmap="tab10", s=6)
+    ax.legend(*scatter.legend_elements(), title="cluster", fontsize=7, loc="best",
+              markerscale=0.8)
+    ax.set_title(title or f"Backbone features ({method.upper()}), coloured by cluster")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
