@@ -286,7 +286,8 @@ class TransferClustering:
             dataset = make_dataset(images[confident], labels=pseudo_labels[confident],
                                    batch_size=min(self.batch_size, 64), shuffle=True,
                                    seed=self.seed, autotune=False)
-            classifier.fit(dataset, epochs=int(round_epochs), verbose=2 if self.verbose else 0)
+            classifier.fit(dataset, epochs=int(round_epochs), shuffle=False,
+                           verbose=2 if self.verbose else 0)
         return classifier
 
     def _predict_head(self, images):

@@ -106,7 +106,7 @@ def train_source_model(images, labels, *, epochs=8, batch_size=128, seed=0,
                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     dataset = make_dataset(images[order], labels=labels[order], batch_size=batch_size,
                            shuffle=True, seed=seed, autotune=False)
-    classifier.fit(dataset, epochs=epochs, verbose=verbose)
+    classifier.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
     return classifier, features
 
 
@@ -115,12 +115,15 @@ def _feature_vector_object(model, input_shape):
     a trackable object with `__call__(images, training)`, `variables`,
     `trainable_variables` and `regularization_losses`."""
 
-    @tf.function(input_signature=[tf.TensorSpec((None, *input_shape), tf.float32),
-                                  tf.TensorSpec((), tf.bool)])
+    @tf.function
     def call(images, training=False):
-        return tf.cond(training,
-                       lambda: model(images, training=True),
-                       lambda: model(images, training=False))
+        return model(images, training=training)
+
+    # One concrete function per Python bool, as TF Hub models are saved: no
+    # tf.cond on `training`, so the call also compiles under XLA.
+    spec = tf.TensorSpec((None, *input_shape), tf.float32, name="images")
+    for training in (False, True):
+        call.get_concrete_function(spec, training)
 
     obj = tf.train.Checkpoint()
     obj.model = model
