@@ -231,11 +231,12 @@ class TransferClustering:
         return confident
 
     def _build_head(self):
+        """`(trainer, classifier)`: two models sharing their layers; the
+        trainer adds random translations, the exported classifier has none."""
         spec = self.image_spec_
-        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
-        x = ToImageSpec(*spec.shape, spec.content_fraction, name="to_image_spec")(images)
-        x = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
-                                           seed=self.seed, name="augment")(x)
+        to_spec = ToImageSpec(*spec.shape, spec.content_fraction, name="to_image_spec")
+        augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
+                                                 seed=self.seed, name="augment")
         spec_arg = self.backbone
         if isinstance(spec_arg, keras.Model) and self.fine_tune:
             spec_arg = keras.models.clone_model(spec_arg)  # leave the user's model as it is
@@ -244,13 +245,19 @@ class TransferClustering:
         # A second copy of the backbone: fine-tuning it leaves `backbone_`
         # (and `transform`) unchanged; it starts from the same weights.
         backbone.set_weights(self.backbone_.get_weights())
-        # Inference mode inside the backbone (no dropout, frozen batch-norm
-        # statistics) while its weights train: the Keras fine-tuning recipe.
-        x = backbone(x, training=False)
-        x = keras.layers.UnitNormalization(name="l2_normalize")(x)
+        normalize = keras.layers.UnitNormalization(name="l2_normalize")
         head = keras.layers.Dense(self.n_clusters, activation="softmax",
                                   name="pseudo_label_head")
-        outputs = head(x)
+
+        def classify(x):
+            # Inference mode inside the backbone (no dropout, frozen batch-norm
+            # statistics) while its weights train: the Keras fine-tuning recipe.
+            return head(normalize(backbone(x, training=False)))
+
+        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
+        trainer = keras.Model(images, classify(augment(to_spec(images))), name="trainer")
+        classifier = keras.Model(images, classify(to_spec(images)),
+                                 name="transfer_clustering_classifier")
         # Weight imprinting (Qi et al. 2018): start from the normalised
         # centroids of the confident members, scaled as a cosine classifier
         # with temperature 1 / PROTOTYPE_SCALE.
@@ -261,12 +268,12 @@ class TransferClustering:
                                for k in range(self.n_clusters)])
         head.set_weights([PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
                           np.zeros(self.n_clusters, np.float32)])
-        return keras.Model(images, outputs, name="transfer_clustering_classifier")
+        return trainer, classifier
 
     def _train_head(self, images, strategy):
         with strategy.scope():
-            classifier = self._build_head()
-            classifier.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
+            trainer, classifier = self._build_head()
+            trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
                                loss="sparse_categorical_crossentropy",
                                jit_compile=self.jit_compile)
         pseudo_labels, confident = self.cluster_labels_, self.confident_
@@ -286,7 +293,7 @@ class TransferClustering:
             dataset = make_dataset(images[confident], labels=pseudo_labels[confident],
                                    batch_size=min(self.batch_size, 64), shuffle=True,
                                    seed=self.seed, autotune=False)
-            classifier.fit(dataset, epochs=int(round_epochs), shuffle=False,
+            trainer.fit(dataset, epochs=int(round_epochs), shuffle=False,
                            verbose=2 if self.verbose else 0)
         return classifier
 
