@@ -97,8 +97,10 @@ def run(args):
                "acc": None, "nmi": None, "ari": None}
     if data.labels is not None:
         metrics.update(clustering_scores(data.labels, estimator.labels_))
+        first_labels = (estimator.pseudo_label_history_[0]
+                        if estimator.classifier_ is not None else estimator.cluster_labels_)
         metrics["stages"] = {
-            "clustering": clustering_scores(data.labels, estimator.cluster_labels_),
+            "clustering": clustering_scores(data.labels, first_labels),
             "svm": clustering_scores(data.labels, estimator.svm_.predict(
                 estimator._embed(estimator.features_))),
             "head": clustering_scores(data.labels, estimator.labels_),
