@@ -58,7 +58,7 @@ def _resolve_backbone(args):
     path = default_source_model_path()
     if not (path / "saved_model.pb").is_file():
         print(f"Training the MNIST-5k source model (absent at {path}) ...", flush=True)
-    return str(ensure_source_model(path, verbose=0))
+    return str(ensure_source_model(path, verbose=0 if args.quiet else 2))
 
 
 def run(args):
