@@ -1,0 +1,48 @@
+import math
+
+import numpy as np
+import pytest
+
+from tfunsup.adapt import (
+    AnnealedLearningRate, dann_lambda, dann_learning_rate, diversity, entropy,
+    information_maximization_loss)
+
+
+def test_dann_lambda_schedule_known_values():
+    assert dann_lambda(0.0) == 0.0
+    assert dann_lambda(0.5) == pytest.approx(2 / (1 + math.exp(-5)) - 1)
+    assert dann_lambda(1.0) == pytest.approx(0.9999092)
+    np.testing.assert_allclose(dann_lambda(np.float32([0.0, 0.1, 1.0])).numpy(),
+                               [0.0, 2 / (1 + math.exp(-1)) - 1, 0.9999092], rtol=1e-6)
+
+
+def test_dann_learning_rate_annealing_known_values():
+    assert dann_learning_rate(0.0, 0.01) == 0.01
+    assert dann_learning_rate(1.0, 0.01) == pytest.approx(0.01 / 11 ** 0.75)
+    schedule = AnnealedLearningRate(0.01, total_steps=100)
+    assert float(schedule(50)) == pytest.approx(0.01 / 6 ** 0.75, rel=1e-6)
+    assert float(schedule(500)) == pytest.approx(0.01 / 11 ** 0.75, rel=1e-6)  # p capped at 1
+    assert AnnealedLearningRate.from_config(schedule.get_config()).total_steps == 100
+    with pytest.raises(ValueError, match="total_steps >= 1"):
+        AnnealedLearningRate(0.01, total_steps=0)
+
+
+def test_information_maximization_known_values():
+    k = 4
+    uniform = np.full((6, k), 1 / k, np.float32)
+    one_hot_balanced = np.eye(k, dtype=np.float32)
+    one_hot_collapsed = np.tile(np.eye(k, dtype=np.float32)[:1], (k, 1))
+    assert float(entropy(uniform)) == pytest.approx(math.log(k), abs=1e-4)
+    assert float(diversity(uniform)) == pytest.approx(math.log(k), abs=1e-4)
+    assert float(information_maximization_loss(uniform)) == pytest.approx(0.0, abs=1e-4)
+    # Confident and diverse: the minimum, -log K.
+    assert float(information_maximization_loss(one_hot_balanced)) == pytest.approx(
+        -math.log(k), abs=1e-3)
+    # Confident but all one class: no diversity, loss 0 (not the minimum).
+    assert float(information_maximization_loss(one_hot_collapsed)) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_entropy_matches_numpy():
+    p = np.random.default_rng(0).dirichlet(np.ones(5), size=8).astype(np.float32)
+    expected = np.mean(-np.sum(p * np.log(p + 1e-5), axis=1))
+    assert float(entropy(p)) == pytest.approx(expected, rel=1e-5)

@@ -1,0 +1,41 @@
+import numpy as np
+import tensorflow as tf
+
+from tfunsup.adapt.augmentation import augment_source
+from tfunsup.adapt.network import DEFAULT_IMAGE_SPEC
+from tfunsup.adapt.preprocessing import frame_spec, to_common_frame
+from tfunsup.data import load_dataset
+
+
+def test_both_domains_reach_the_same_frame_size_and_range():
+    mnist = load_dataset("mnist-5k").images[:50]
+    digits = load_dataset("digits").images[:50]
+    framed_mnist = to_common_frame(mnist, DEFAULT_IMAGE_SPEC)
+    framed_digits = to_common_frame(digits, DEFAULT_IMAGE_SPEC)
+    assert framed_mnist.shape == framed_digits.shape[:0] + (50, 28, 28, 1)
+    assert framed_digits.shape == (50, 28, 28, 1)
+    # MNIST is already framed (28x28): unchanged. Digits: 8x8 -> 20x20 box, zero border of 4.
+    np.testing.assert_array_equal(framed_mnist, mnist)
+    assert framed_digits[:, :4].max() == 0 and framed_digits[:, -4:].max() == 0
+    assert framed_digits[:, 4:24, 4:24].max() > 0.9
+    for framed in (framed_mnist, framed_digits):
+        assert framed.dtype == np.float32 and framed.min() >= 0 and framed.max() <= 1
+
+
+def test_frame_spec_converts_channels_of_framed_images_only():
+    rgb = np.random.default_rng(0).uniform(size=(3, 28, 28, 3)).astype(np.float32)
+    assert frame_spec(rgb.shape[1:], DEFAULT_IMAGE_SPEC).content_fraction == 1.0
+    assert to_common_frame(rgb, DEFAULT_IMAGE_SPEC).shape == (3, 28, 28, 1)
+    assert frame_spec((8, 8, 1), DEFAULT_IMAGE_SPEC) == DEFAULT_IMAGE_SPEC
+
+
+def test_source_augmentation_is_repeatable_and_stays_in_range():
+    images = load_dataset("mnist-5k").images[:16]
+    seed = tf.constant([0, 3], tf.int64)
+    a = augment_source(images, seed).numpy()
+    b = augment_source(images, seed).numpy()
+    c = augment_source(images, tf.constant([0, 4], tf.int64)).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.shape == images.shape and a.min() >= 0 and a.max() <= 1
+    assert not np.array_equal(a, images)

@@ -1,0 +1,24 @@
+"""Unsupervised domain adaptation: a labeled source domain, an unlabeled target.
+
+- `SourceOnly`: train on the source, apply to the target (the baseline).
+- `DANN`: domain-adversarial training behind a gradient-reversal layer.
+- `SHOT`: source-free self-training of a trained source model with
+  information maximisation and clustering-refined pseudo-labels.
+
+All three are scikit-learn style estimators over the same network
+(`network.build_network`: any backbone -> bottleneck -> classifier) and the
+same common input frame (`preprocessing.to_common_frame`).
+"""
+
+from tfunsup.adapt.dann import DANN
+from tfunsup.adapt.dann_model import DANNModel
+from tfunsup.adapt.losses import diversity, entropy, information_maximization_loss
+from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
+from tfunsup.adapt.schedules import AnnealedLearningRate, dann_lambda, dann_learning_rate
+from tfunsup.adapt.shot import SHOT
+from tfunsup.adapt.shot_model import SHOTModel
+from tfunsup.adapt.source_only import SourceOnly
+
+__all__ = ["DANN", "DANNModel", "SHOT", "SHOTModel", "SourceOnly", "AnnealedLearningRate",
+           "cluster_pseudo_labels", "dann_lambda", "dann_learning_rate", "diversity",
+           "entropy", "information_maximization_loss"]

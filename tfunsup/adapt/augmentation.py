@@ -1,0 +1,60 @@
+"""Source-side augmentation inside the `tf.data` pipeline (no target data).
+
+It runs in the input pipeline rather than in the train step: area resizing
+has no XLA kernel, and stateless random ops keyed by the batch index keep
+runs repeatable whatever the pipeline's parallelism.
+"""
+
+import tensorflow as tf
+
+
+def augment_source(images, seed, max_dilation=2, low_resolution_factor=0.4,
+                   low_resolution_rate=0.5, max_shift=0.1):
+    """Random low resolution and random translation of a batch of source images.
+
+    With probability `low_resolution_rate` an image is area-downsampled to
+    `low_resolution_factor` of its size and bilinearly upsampled again (as
+    `tfunsup.layers.RandomLowResolution`), so sharp source strokes look like
+    coarsely sampled target digits; then every image is shifted by up to
+    `max_shift` of its size (zero fill).
+
+    Args:
+        images: float32 `(batch, height, width, channels)` in [0, 1], static
+            height and width.
+        seed: int32 tensor `(2,)`, stateless seed (e.g. `[seed, batch_index]`).
+        low_resolution_factor: float in (0, 1).
+        low_resolution_rate: float in [0, 1].
+        max_shift: float in [0, 1), largest shift as a fraction of the size.
+
+    Returns:
+        float32 tensor of the same shape, values in [0, 1].
+    """
+    images = tf.convert_to_tensor(images, tf.float32)
+    height, width = images.shape[1], images.shape[2]
+    batch = tf.shape(images)[0]
+    dilation_seed, low_seed, shift_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 3))
+    if max_dilation > 0:
+        thickness = tf.random.stateless_uniform((batch, 1, 1, 1), dilation_seed, 0,
+                                                max_dilation + 1, dtype=tf.int32)
+        dilated = images
+        for step in range(1, max_dilation + 1):
+            dilated = tf.nn.max_pool2d(dilated, 3, 1, "SAME")
+            images = tf.where(thickness >= step, dilated, images)
+    if low_resolution_rate > 0:
+        low = (max(1, round(height * low_resolution_factor)),
+               max(1, round(width * low_resolution_factor)))
+        degraded = tf.image.resize(tf.image.resize(images, low, method="area"),
+                                   (height, width), method="bilinear")
+        pick = tf.random.stateless_uniform((batch, 1, 1, 1), low_seed) < low_resolution_rate
+        images = tf.where(pick, degraded, images)
+    if max_shift > 0:
+        shifts = tf.random.stateless_uniform((batch, 2), shift_seed, -max_shift, max_shift)
+        dx, dy = shifts[:, 0] * width, shifts[:, 1] * height
+        ones, zeros = tf.ones_like(dx), tf.zeros_like(dx)
+        # Output pixel (x, y) reads input pixel (x - dx, y - dy).
+        transforms = tf.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], axis=1)
+        images = tf.raw_ops.ImageProjectiveTransformV3(
+            images=images, transforms=transforms, output_shape=tf.constant([height, width]),
+            fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
+    return tf.clip_by_value(images, 0.0, 1.0)

@@ -1,0 +1,122 @@
+"""DANN: domain-adversarial training with a gradient-reversal layer."""
+
+import keras
+import tensorflow as tf
+
+from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.dann_model import DANNModel
+from tfunsup.adapt.network import build_domain_discriminator
+from tfunsup.adapt.schedules import AnnealedLearningRate
+from tfunsup.adapt.source_only import check_training_params
+from tfunsup.utils.reproducibility import get_strategy, set_seed
+
+
+class DANN(BaseAdapter):
+    """Domain-Adversarial Neural Network (Ganin et al.) as an estimator.
+
+    Trains the shared network (backbone -> bottleneck -> classifier) on
+    labeled source batches while a domain discriminator on the bottleneck
+    features, behind a gradient-reversal layer, pushes the feature extractor
+    towards features in which source and target cannot be told apart
+    (`DANNModel` holds the objective). Each train step takes one source and
+    one target batch from a zipped `tf.data` pipeline; the reversal strength
+    follows `lambda_p = 2 / (1 + exp(-10 p)) - 1` and the learning rate
+    `lr / (1 + 10 p) ** 0.75` over the training progress `p`, as in the
+    paper. Everything else (network, frame, augmentation, optimiser) is
+    `SourceOnly`'s, so the two compare like for like.
+
+    Args:
+        backbone, image_spec, weights, bottleneck_dim, batch_size,
+        learning_rate, momentum, label_smoothing, augment, jit_compile, seed,
+        strategy, verbose: as in `SourceOnly`.
+        epochs: int >= 1; an epoch is `max(n_source, n_target) // batch_size`
+            paired steps.
+        discriminator_units: int >= 1, width of the discriminator's two
+            hidden layers.
+        gamma: float > 0, steepness of the lambda schedule (10).
+
+    Attributes (after `fit`):
+        network_, feature_extractor_, image_spec_, n_classes_, input_shape_,
+        history_: as in `SourceOnly` (history includes `domain_loss`,
+            `domain_accuracy` and `lambda`).
+        discriminator_: the trained domain discriminator (keras.Model).
+
+    Reference:
+        Ganin, Ustinova, Ajakan, Germain, Larochelle, Laviolette, Marchand,
+        Lempitsky. Domain-Adversarial Training of Neural Networks. JMLR 2016.
+    """
+
+    def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
+                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=0.01,
+                 momentum=0.9, label_smoothing=0.1, augment=True, discriminator_units=256,
+                 gamma=10.0, jit_compile="auto", seed=None, strategy=None, verbose=0):
+        self.backbone = backbone
+        self.image_spec = image_spec
+        self.weights = weights
+        self.bottleneck_dim = bottleneck_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.discriminator_units = discriminator_units
+        self.gamma = gamma
+        self.jit_compile = jit_compile
+        self.seed = seed
+        self.strategy = strategy
+        self.verbose = verbose
+
+    def fit(self, source_images, source_labels, target_images, target_labels=None):
+        """Adapts to the unlabeled target domain; starts fresh every call.
+
+        Args:
+            source_images: float32 `(n_s, height, width, channels)` in [0, 1].
+            source_labels: int `(n_s,)` classes in `[0, n_classes)`.
+            target_images: float32 `(n_t, h, w, c)` in [0, 1], unlabeled;
+                any size and channels (brought to the common frame).
+            target_labels: must be None (target labels only score).
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError: bad inputs or parameters, before any training.
+        """
+        source_images, source_labels, n_classes = check_source(source_images, source_labels)
+        target_images = check_target(target_images, target_labels)
+        check_training_params(self, ("epochs", "batch_size", "bottleneck_dim",
+                                     "discriminator_units"))
+        if self.gamma <= 0:
+            raise ValueError(f"Expected gamma > 0. Received: gamma={self.gamma}")
+        set_seed(self.seed)
+        strategy = get_strategy(self.strategy)
+        self.history_ = {}
+        self.input_shape_ = target_images.shape[1:]
+        with strategy.scope():
+            self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
+                                    self.bottleneck_dim)
+        source, target = self._frame(source_images), self._frame(target_images)
+        batch_size = self._batch_size(len(source), len(target))
+        steps_per_epoch = max(len(source), len(target)) // batch_size
+        total_steps = self.epochs * steps_per_epoch
+        with strategy.scope():
+            self.discriminator_ = build_domain_discriminator(self.bottleneck_dim,
+                                                             self.discriminator_units)
+            model = DANNModel(self.network_, self.discriminator_, total_steps,
+                              gamma=self.gamma, label_smoothing=self.label_smoothing,
+                              name="dann")
+            model.compile(
+                optimizer=keras.optimizers.SGD(
+                    AnnealedLearningRate(self.learning_rate, total_steps),
+                    momentum=self.momentum),
+                jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+            model.optimizer.build(model.network.trainable_variables
+                                  + model.discriminator.trainable_variables)
+        paired = tf.data.Dataset.zip((self._source_dataset(source, source_labels, batch_size),
+                                      self._target_dataset(target, batch_size)))
+        history = model.fit(paired, epochs=self.epochs, steps_per_epoch=steps_per_epoch,
+                            callbacks=[keras.callbacks.TerminateOnNaN()],
+                            verbose=self._fit_verbose(), shuffle=False)
+        self._record_history(history)
+        return self

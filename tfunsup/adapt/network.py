@@ -1,0 +1,134 @@
+"""The network every adaptation method trains: backbone -> bottleneck -> classifier.
+
+Source-only, DANN and SHOT share it, so their numbers compare methods, not
+architectures. Building blocks only (no loss): the methods add their
+objectives in `dann_model.py` and `shot_model.py`.
+"""
+
+import keras
+
+from tfunsup.backbones.load_backbone import load_backbone
+from tfunsup.data.image_spec import ImageSpec
+from tfunsup.layers.random_low_resolution import RandomLowResolution
+
+# MNIST's framing (a 20x20 digit centred in 28x28): the common frame both
+# domains are brought to for the default small CNN (see `MEASURED.md`:
+# source-only 0.66 on digits with this frame, 0.53 with 8x8 -> 32x32).
+DEFAULT_IMAGE_SPEC = ImageSpec(28, 28, channels=1, content_fraction=20 / 28)
+
+
+def build_small_cnn(input_shape=(28, 28, 1), feature_dim=128, seed=None):
+    """The default backbone: conv 32 -> conv 64 -> dense `feature_dim`, random init.
+
+    Args:
+        input_shape: `(height, width, channels)`.
+        feature_dim: int >= 1, size of the ReLU feature layer.
+        seed: int seed of the dropout (weights follow the global seed).
+
+    Returns:
+        A functional `keras.Model` named `"small_cnn"` mapping float32
+        `(batch, height, width, channels)` images in [0, 1] to
+        `(batch, feature_dim)` features.
+    """
+    images = keras.Input(shape=input_shape, name="images")
+    x = keras.layers.Conv2D(32, 3, activation="relu")(images)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(64, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3, seed=seed)(x)
+    features = keras.layers.Dense(feature_dim, activation="relu")(x)
+    return keras.Model(images, features, name="small_cnn")
+
+
+def build_source_augmentation(seed=None):
+    """Source-side augmentation used in training only (no target data).
+
+    `RandomLowResolution` (area-downsample to 0.4x and back, half of the
+    images) makes MNIST strokes look like coarsely sampled digits;
+    `RandomTranslation` (up to 10 %) covers a looser framing.
+
+    Args:
+        seed: int seed.
+
+    Returns:
+        A `keras.Sequential` named `"source_augmentation"`, identity at inference.
+    """
+    return keras.Sequential([
+        RandomLowResolution(factor=0.4, rate=0.5, seed=seed),
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+    ], name="source_augmentation")
+
+
+def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
+                  bottleneck_dim=128, seed=None):
+    """Builds backbone -> bottleneck (dense + batch norm) -> linear classifier.
+
+    Args:
+        backbone: None for `build_small_cnn`, or any spec of
+            `tfunsup.backbones.load_backbone` (TF Hub handle, SavedModel
+            directory, `"keras:<ApplicationName>"`, keras.Model; an in-memory
+            model is cloned, so adapting leaves the caller's model as it is).
+            Its weights are trainable.
+        n_classes: int >= 2.
+        image_spec: `ImageSpec` of the network input (the common frame);
+            None takes `DEFAULT_IMAGE_SPEC` for the small CNN, else the
+            backbone's own.
+        weights: `"imagenet"` or None, for `keras:` specs.
+        bottleneck_dim: int >= 1, size of the feature space `z` the domain
+            discriminator (DANN) and the clustering (SHOT) work in.
+        seed: int seed of the small CNN's dropout.
+
+    Returns:
+        `(network, image_spec)`: a functional `keras.Model` named
+        `"adaptation_network"` mapping images `(batch, *image_spec.shape)`
+        in [0, 1] to logits `(batch, n_classes)`, made of a nested model
+        `"feature_extractor"` (images -> `(batch, bottleneck_dim)`) and a
+        dense layer `"classifier"`; and the resolved `ImageSpec`.
+
+    Raises:
+        ValueError: `image_spec` does not fit a fixed-size backbone.
+    """
+    if backbone is None:
+        spec = image_spec or DEFAULT_IMAGE_SPEC
+        backbone_model = load_backbone(build_small_cnn(spec.shape, seed=seed), trainable=True)
+    else:
+        if isinstance(backbone, keras.Model):
+            original = backbone
+            backbone = keras.models.clone_model(original)
+            backbone.set_weights(original.get_weights())
+        size = (image_spec.height, image_spec.width) if image_spec is not None else None
+        backbone_model = load_backbone(backbone, trainable=True, image_size=size,
+                                       weights=weights)
+        spec = image_spec or backbone_model.image_spec
+    if tuple(backbone_model.inputs[0].shape[1:3]) != (spec.height, spec.width):
+        raise ValueError(
+            f"Expected image_spec of the backbone's input size "
+            f"{tuple(backbone_model.inputs[0].shape[1:3])}. Received: image_spec={spec}")
+    images = keras.Input(shape=spec.shape, name="images")
+    x = backbone_model(images)
+    x = keras.layers.Dense(bottleneck_dim, name="bottleneck")(x)
+    features = keras.layers.BatchNormalization(name="bottleneck_norm")(x)
+    feature_extractor = keras.Model(images, features, name="feature_extractor")
+
+    inputs = keras.Input(shape=spec.shape, name="images")
+    logits = keras.layers.Dense(n_classes, name="classifier")(feature_extractor(inputs))
+    return keras.Model(inputs, logits, name="adaptation_network"), spec
+
+
+def build_domain_discriminator(input_dim, units=256):
+    """DANN's domain discriminator: two ReLU layers and one logit.
+
+    Args:
+        input_dim: int, feature size.
+        units: int >= 1, width of the hidden layers.
+
+    Returns:
+        A functional `keras.Model` named `"domain_discriminator"` mapping
+        `(batch, input_dim)` features to `(batch, 1)` logits of "target".
+    """
+    features = keras.Input(shape=(input_dim,), name="features")
+    x = keras.layers.Dense(units, activation="relu")(features)
+    x = keras.layers.Dense(units, activation="relu")(x)
+    logits = keras.layers.Dense(1)(x)
+    return keras.Model(features, logits, name="domain_discriminator")

@@ -1,0 +1,171 @@
+"""SHOT: source-free adaptation by information maximisation and self-training."""
+
+import keras
+import numpy as np
+
+from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
+from tfunsup.adapt.shot_model import SHOTModel
+from tfunsup.adapt.source_only import SourceOnly, check_training_params
+from tfunsup.utils.reproducibility import get_strategy, set_seed
+
+
+class SHOT(BaseAdapter):
+    """Source HypOthesis Transfer (Liang et al.) as an estimator.
+
+    Uses a trained source model's own outputs as the learning target on the
+    unlabeled target domain — no source data in the adaptation phase:
+
+    1. source model: `source_model` (a fitted `SourceOnly` or `DANN`), or a
+       `SourceOnly` trained here on the source data with the same
+       hyper-parameters;
+    2. its classifier (the source hypothesis) is frozen; a copy of its
+       feature extractor is adapted for `adapt_epochs` epochs on the target
+       images. Each epoch starts by computing pseudo-labels from the
+       current predictions refined by clustering in feature space
+       (`cluster_pseudo_labels`), then trains with information
+       maximisation plus `beta` times the pseudo-label cross-entropy
+       (`SHOTModel`). Batch-norm statistics move to the target domain.
+
+    Args:
+        backbone, image_spec, weights, bottleneck_dim, epochs, batch_size,
+        learning_rate, momentum, label_smoothing, augment: the source phase,
+            as in `SourceOnly` (unused when `source_model` is given).
+        source_model: None, or a fitted `SourceOnly`/`DANN` to start from
+            (left unchanged); then `fit` takes no source data.
+        adapt_epochs: int >= 1, epochs of target-side training.
+        adapt_learning_rate: float > 0, Adam learning rate of the adaptation.
+        beta: float >= 0, weight of the pseudo-label loss (0.3 in the paper).
+        n_iter: int >= 0, hard re-clustering rounds of the pseudo-labels.
+        jit_compile, seed, strategy, verbose: as in `SourceOnly`.
+
+    Attributes (after `fit`):
+        network_, feature_extractor_, image_spec_, n_classes_, input_shape_,
+        history_: as in `SourceOnly`; `history_` holds the adaptation
+            metrics (`entropy`, `diversity`, `pseudo_label_loss`, ...).
+        source_model_: the source estimator adaptation started from.
+        pseudo_labels_: int64 `(n_target,)`, the last epoch's pseudo-labels.
+
+    Reference:
+        Liang, Hu, Feng. Do We Really Need to Access the Source Data? Source
+        Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020.
+    """
+
+    def __init__(self, backbone=None, *, source_model=None, image_spec=None,
+                 weights="imagenet", bottleneck_dim=128, epochs=10, batch_size=64,
+                 learning_rate=0.01, momentum=0.9, label_smoothing=0.1, augment=True,
+                 adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, n_iter=1,
+                 jit_compile="auto", seed=None, strategy=None, verbose=0):
+        self.backbone = backbone
+        self.source_model = source_model
+        self.image_spec = image_spec
+        self.weights = weights
+        self.bottleneck_dim = bottleneck_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.adapt_epochs = adapt_epochs
+        self.adapt_learning_rate = adapt_learning_rate
+        self.beta = beta
+        self.n_iter = n_iter
+        self.jit_compile = jit_compile
+        self.seed = seed
+        self.strategy = strategy
+        self.verbose = verbose
+
+    def _check_params(self, source_given):
+        if self.source_model is not None:
+            if source_given:
+                raise ValueError(
+                    "SHOT got both a source_model and source data; pass source_images="
+                    "None and source_labels=None to adapt the given source model, or "
+                    "source_model=None to train one on the source data.")
+            if not isinstance(self.source_model, BaseAdapter):
+                raise ValueError(
+                    "Expected source_model to be a fitted SourceOnly or DANN. Received: "
+                    f"source_model of type {type(self.source_model).__name__}")
+            self.source_model._check_fitted()
+        elif not source_given:
+            raise ValueError("Expected source_images and source_labels (or a fitted "
+                             "source_model). Received: source_images=None")
+        check_training_params(self, ("epochs", "batch_size", "bottleneck_dim", "adapt_epochs"))
+        if self.adapt_learning_rate <= 0:
+            raise ValueError("Expected adapt_learning_rate > 0. Received: "
+                             f"adapt_learning_rate={self.adapt_learning_rate}")
+        if self.beta < 0:
+            raise ValueError(f"Expected beta >= 0. Received: beta={self.beta}")
+        if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 0:
+            raise ValueError(f"Expected an integer n_iter >= 0. Received: n_iter={self.n_iter!r}")
+
+    def _source_phase(self, source_images, source_labels, target_images):
+        if self.source_model is not None:
+            return self.source_model
+        return SourceOnly(
+            self.backbone, image_spec=self.image_spec, weights=self.weights,
+            bottleneck_dim=self.bottleneck_dim, epochs=self.epochs,
+            batch_size=self.batch_size, learning_rate=self.learning_rate,
+            momentum=self.momentum, label_smoothing=self.label_smoothing,
+            augment=self.augment, jit_compile=self.jit_compile, seed=self.seed,
+            strategy=self.strategy, verbose=self.verbose,
+        ).fit(source_images, source_labels, target_images)
+
+    def fit(self, source_images, source_labels, target_images, target_labels=None):
+        """Trains (or takes) the source model, then adapts it to the target.
+
+        Args:
+            source_images: float32 `(n_s, height, width, channels)` in
+                [0, 1], or None with a fitted `source_model`.
+            source_labels: int `(n_s,)` classes, or None with `source_model`.
+            target_images: float32 `(n_t, h, w, c)` in [0, 1], unlabeled.
+            target_labels: must be None (target labels only score).
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError: bad inputs or parameters, before any training.
+        """
+        source_given = source_images is not None or source_labels is not None
+        if source_given:
+            source_images, source_labels, _ = check_source(source_images, source_labels)
+        target_images = check_target(target_images, target_labels)
+        self._check_params(source_given)
+        self.source_model_ = self._source_phase(source_images, source_labels, target_images)
+        source = self.source_model_
+        set_seed(self.seed)
+        strategy = get_strategy(self.strategy)
+        self.history_ = {}
+        self.input_shape_ = target_images.shape[1:]
+        with strategy.scope():
+            # A fresh copy of the source network (no pretrained weights to load:
+            # they are overwritten).
+            self._build_network(source.n_classes_, source.backbone, source.image_spec_,
+                                None, source.bottleneck_dim)
+            self.network_.set_weights(source.network_.get_weights())
+            model = SHOTModel(self.network_, beta=self.beta, name="shot")
+            model.compile(optimizer=keras.optimizers.Adam(self.adapt_learning_rate),
+                          jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+            model.optimizer.build(model.feature_extractor.trainable_variables)
+        target = self._frame(target_images)
+        batch_size = self._batch_size(len(target))
+        steps_per_epoch = len(target) // batch_size
+        for epoch in range(self.adapt_epochs):
+            self.pseudo_labels_ = self._pseudo_labels(target)
+            dataset = self._target_dataset(target, batch_size, labels=self.pseudo_labels_,
+                                           seed_offset=1 + epoch)
+            history = model.fit(dataset, initial_epoch=epoch, epochs=epoch + 1,
+                                steps_per_epoch=steps_per_epoch,
+                                callbacks=[keras.callbacks.TerminateOnNaN()],
+                                verbose=self._fit_verbose(), shuffle=False)
+            self._record_history(history)
+        return self
+
+    def _pseudo_labels(self, framed_target):
+        features = self._predict_framed(self.feature_extractor_, framed_target)
+        logits = self.network_.get_layer("classifier")(features).numpy()
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        return cluster_pseudo_labels(features, probabilities, n_iter=self.n_iter)

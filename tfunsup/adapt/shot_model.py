@@ -1,0 +1,96 @@
+"""SHOT's target-side training objective as a Keras model with its own `train_step`."""
+
+import keras
+import tensorflow as tf
+
+from tfunsup.adapt.losses import diversity, entropy
+
+
+@keras.saving.register_keras_serializable(package="tfunsup")
+class SHOTModel(keras.Model):
+    """Source-free adaptation of a trained classifier network (one objective).
+
+    The classifier (the source hypothesis) stays fixed; the feature extractor
+    is trained on unlabeled target images only, with information
+    maximisation plus a cross-entropy on clustering-refined pseudo-labels:
+
+    .. math::
+        L = \\underbrace{\\mathbb{E}_x H(p(x)) - H(\\mathbb{E}_x p(x))}_{L_{IM}}
+        + \\beta \\, \\mathbb{E}_x \\ell_{CE}\\big(p(x), \\hat y(x)\\big)
+
+    Args:
+        network: functional `keras.Model` from `tfunsup.adapt.network.
+            build_network` (nested `"feature_extractor"` model and
+            `"classifier"` layer), images -> logits. Its classifier layer is
+            frozen.
+        beta: float >= 0, weight of the pseudo-label loss (0.3 in the paper).
+
+    Call arguments:
+        images: float32 `(batch, height, width, channels)` in [0, 1].
+
+    Returns:
+        Class logits `(batch, n_classes)`.
+
+    Train-step data:
+        `(target_images, pseudo_labels)`, int pseudo-labels `(batch,)` (see
+        `tfunsup.adapt.pseudo_labels.cluster_pseudo_labels`).
+
+    Reference:
+        Liang, Hu, Feng. Do We Really Need to Access the Source Data? Source
+        Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020.
+    """
+
+    def __init__(self, network, beta=0.3, **kwargs):
+        super().__init__(**kwargs)
+        if beta < 0:
+            raise ValueError(f"Expected beta >= 0. Received: beta={beta}")
+        self.network = network
+        self.feature_extractor = network.get_layer("feature_extractor")
+        self.classifier = network.get_layer("classifier")
+        self.classifier.trainable = False
+        self.beta = float(beta)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.entropy_tracker = keras.metrics.Mean(name="entropy")
+        self.diversity_tracker = keras.metrics.Mean(name="diversity")
+        self.pseudo_label_loss_tracker = keras.metrics.Mean(name="pseudo_label_loss")
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.entropy_tracker, self.diversity_tracker,
+                self.pseudo_label_loss_tracker]
+
+    def call(self, images, training=False):
+        return self.network(images, training=training)
+
+    def train_step(self, data):
+        images, pseudo_labels = data
+        with tf.GradientTape() as tape:
+            logits = self.classifier(self.feature_extractor(images, training=True))
+            probabilities = tf.nn.softmax(logits)
+            mean_entropy = entropy(probabilities)
+            batch_diversity = diversity(probabilities)
+            pseudo_label_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                pseudo_labels, logits, from_logits=True))
+            loss = mean_entropy - batch_diversity + self.beta * pseudo_label_loss
+            # Gradients are summed over replicas: average them instead.
+            scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
+        variables = self.feature_extractor.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.loss_tracker.update_state(loss)
+        self.entropy_tracker.update_state(mean_entropy)
+        self.diversity_tracker.update_state(batch_diversity)
+        self.pseudo_label_loss_tracker.update_state(pseudo_label_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(network=keras.saving.serialize_keras_object(self.network),
+                      beta=self.beta)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = keras.saving.deserialize_keras_object(config["network"])
+        return cls(**config)

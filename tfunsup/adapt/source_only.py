@@ -1,0 +1,130 @@
+"""Source-only baseline: train on the labeled source, apply to the target."""
+
+import keras
+
+from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.schedules import AnnealedLearningRate
+from tfunsup.utils.reproducibility import get_strategy, set_seed
+
+
+def check_training_params(estimator, names=("epochs", "batch_size", "bottleneck_dim")):
+    """Raises ValueError on a training hyper-parameter out of range."""
+    for name in names:
+        value = getattr(estimator, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Expected an integer {name} >= 1. Received: {name}={value!r}")
+    if estimator.learning_rate <= 0:
+        raise ValueError(
+            f"Expected learning_rate > 0. Received: learning_rate={estimator.learning_rate}")
+    if not 0 <= estimator.momentum < 1:
+        raise ValueError(f"Expected momentum in [0, 1). Received: momentum={estimator.momentum}")
+    if not 0 <= estimator.label_smoothing < 1:
+        raise ValueError("Expected label_smoothing in [0, 1). Received: "
+                         f"label_smoothing={estimator.label_smoothing}")
+
+
+class SourceOnly(BaseAdapter):
+    """Source-only baseline: a classifier trained on the source domain only.
+
+    The reference point of every adaptation method: the same network
+    (backbone -> bottleneck -> classifier, `tfunsup.adapt.network`), the
+    same common frame, augmentation, optimiser and schedule as `DANN`, with
+    no target data in training.
+
+    Args:
+        backbone: None for the default small CNN, or any
+            `tfunsup.backbones.load_backbone` spec (TF Hub handle, SavedModel
+            folder, `"keras:<ApplicationName>"`, keras.Model); fine-tuned.
+        image_spec: `ImageSpec` of the common frame both domains are brought
+            to; None for the backbone's own (small CNN: MNIST's 28x28 frame
+            with a 20x20 digit).
+        weights: `"imagenet"` or None, for `keras:` backbones.
+        bottleneck_dim: int >= 1, size of the feature space.
+        epochs: int >= 1, passes over the source data.
+        batch_size: int >= 1.
+        learning_rate: float > 0, initial SGD learning rate, annealed as
+            `lr / (1 + 10 p) ** 0.75` over training progress `p`.
+        momentum: float in [0, 1), SGD momentum.
+        label_smoothing: float in [0, 1).
+        augment: source-side augmentation (random low resolution and
+            translation, `tfunsup.adapt.augmentation`).
+        jit_compile: XLA for the train step: True, False or `"auto"`
+            (Keras decides: off on CPU, where XLA is slower).
+        seed: int or None; a fixed seed makes `fit` repeatable on CPU.
+        strategy: `tf.distribute.Strategy`; default the current one.
+        verbose: 0 silent, 1 one line per epoch.
+
+    Attributes (after `fit`):
+        network_: keras.Model, framed images -> logits `(batch, n_classes)`.
+        feature_extractor_: keras.Model, framed images -> `(batch, bottleneck_dim)`.
+        image_spec_: `ImageSpec` of the common frame.
+        n_classes_: int, number of source classes.
+        input_shape_: `(height, width, channels)` of the target images (the
+            source images' when fitted without target images).
+        history_: dict of per-epoch training metrics.
+    """
+
+    def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
+                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=0.01,
+                 momentum=0.9, label_smoothing=0.1, augment=True, jit_compile="auto",
+                 seed=None, strategy=None, verbose=0):
+        self.backbone = backbone
+        self.image_spec = image_spec
+        self.weights = weights
+        self.bottleneck_dim = bottleneck_dim
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.label_smoothing = label_smoothing
+        self.augment = augment
+        self.jit_compile = jit_compile
+        self.seed = seed
+        self.strategy = strategy
+        self.verbose = verbose
+
+    def fit(self, source_images, source_labels, target_images=None, target_labels=None):
+        """Trains the classifier on the source domain; starts fresh every call.
+
+        Args:
+            source_images: float32 `(n_s, height, width, channels)` in [0, 1].
+            source_labels: int `(n_s,)` classes in `[0, n_classes)`.
+            target_images: optional float32 `(n_t, h, w, c)` in [0, 1]; not
+                trained on, only checked and used for the export input shape.
+            target_labels: must be None (target labels only score).
+
+        Returns:
+            self.
+
+        Raises:
+            ValueError: bad inputs or parameters, before any training.
+        """
+        source_images, source_labels, n_classes = check_source(source_images, source_labels)
+        if target_images is not None or target_labels is not None:
+            target_images = check_target(target_images, target_labels)
+        check_training_params(self)
+        set_seed(self.seed)
+        strategy = get_strategy(self.strategy)
+        self.history_ = {}
+        self.input_shape_ = (target_images if target_images is not None
+                             else source_images).shape[1:]
+        with strategy.scope():
+            self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
+                                    self.bottleneck_dim)
+        framed = self._frame(source_images)
+        batch_size = self._batch_size(len(framed))
+        steps_per_epoch = len(framed) // batch_size
+        with strategy.scope():
+            self.network_.compile(
+                optimizer=keras.optimizers.SGD(
+                    AnnealedLearningRate(self.learning_rate, self.epochs * steps_per_epoch),
+                    momentum=self.momentum),
+                loss=keras.losses.CategoricalCrossentropy(
+                    from_logits=True, label_smoothing=self.label_smoothing),
+                jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+        history = self.network_.fit(
+            self._source_dataset(framed, source_labels, batch_size), epochs=self.epochs,
+            steps_per_epoch=steps_per_epoch, callbacks=[keras.callbacks.TerminateOnNaN()],
+            verbose=self._fit_verbose(), shuffle=False)
+        self._record_history(history)
+        return self

@@ -1,0 +1,170 @@
+"""`tfunsup adapt`: unsupervised domain adaptation from a labeled source to an
+unlabeled target (source-only baseline, DANN, SHOT)."""
+
+import csv
+import time
+
+from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+
+METHODS = ("source-only", "dann", "shot")
+EMBEDDING_SAMPLES = 500  # per domain in the feature plot
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "adapt", help="adapt a classifier from a labeled source to an unlabeled target",
+        description="Unsupervised domain adaptation: train on the labeled --source, adapt "
+                    "to the unlabeled --target (its labels, when it has any, only score). "
+                    "Methods: source-only baseline, DANN (gradient reversal), SHOT "
+                    "(source-free self-training). The source-only model is always trained: "
+                    "it is the baseline, SHOT's source model and the 'before' of the plot.")
+    parser.add_argument("--source", default="mnist-5k",
+                        help="labeled source dataset name, image folder or .npz "
+                             "(default: mnist-5k)")
+    parser.add_argument("--target", default="digits",
+                        help="target dataset name, image folder or .npz (default: digits)")
+    parser.add_argument("--method", default="all", choices=METHODS + ("all",),
+                        help="adaptation method (default: all)")
+    parser.add_argument("--backbone", default=None,
+                        help="TF Hub URL, SavedModel folder or keras:<Application> "
+                             "(default: a small CNN trained from scratch)")
+    parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
+                        help="weights of keras: backbones (default: imagenet)")
+    parser.add_argument("--epochs", type=int, default=10,
+                        help="source-only and DANN epochs (default: 10)")
+    parser.add_argument("--adapt-epochs", type=int, default=10,
+                        help="SHOT adaptation epochs on the target (default: 10)")
+    parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
+                        help="projection of the feature plot (default: tsne)")
+    add_common_arguments(parser, "runs/adapt")
+    parser.set_defaults(run=run, batch_size=64)
+
+
+def _check_arguments(args):
+    from tfunsup.utils.run_directory import check_output_dir
+
+    check_output_dir(args.out, args.overwrite)
+    for flag in ("epochs", "adapt_epochs", "batch_size"):
+        check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
+
+
+def check_domains(source, target):
+    """Raises ValueError unless the source is labeled and both domains share classes.
+
+    Target labels are optional (they only score); when present, the target
+    must have the source's number of classes, within the source's label range.
+    """
+    import numpy as np
+
+    if source.labels is None:
+        raise ValueError(f"Expected a labeled --source. Received: '{source.name}' has no labels")
+    source_classes = np.unique(source.labels)
+    if target.labels is None:
+        return
+    target_classes = np.unique(target.labels)
+    if len(target_classes) != len(source_classes) or not np.isin(
+            target_classes, source_classes).all():
+        raise ValueError(
+            "Expected --source and --target with the same classes. Received: "
+            f"{len(source_classes)} classes in '{source.name}' "
+            f"({source_classes.min()}..{source_classes.max()}), {len(target_classes)} in "
+            f"'{target.name}' ({target_classes.min()}..{target_classes.max()})")
+
+
+def _subsample(n, size, seed):
+    import numpy as np
+
+    return np.sort(np.random.default_rng(seed).permutation(n)[:size])
+
+
+def run(args):
+    start = time.perf_counter()
+    _check_arguments(args)
+    from tfunsup.data import load_dataset
+
+    source = load_dataset(args.source)
+    target = load_dataset(args.target)
+    check_domains(source, target)
+    import numpy as np
+
+    from tfunsup.adapt import DANN, SHOT, SourceOnly
+    from tfunsup.adapt.base_adapter import check_source, check_target
+    from tfunsup.adapt.plots import save_domain_embedding
+    from tfunsup.utils.run_directory import RunDirectory
+
+    check_source(source.images, source.labels)
+    check_target(target.images)
+    methods = METHODS if args.method == "all" else (args.method,)
+    common = dict(backbone=args.backbone, weights=None if args.weights == "none" else "imagenet",
+                  epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                  verbose=0 if args.quiet else 1)
+    unlabeled_target = target.images  # the target labels never reach fit
+    estimators, seconds = {}, {}
+
+    def report(name):
+        if not args.quiet:
+            print(f"[{name}] done in {seconds[name]:.1f} s", flush=True)
+
+    tic = time.perf_counter()
+    estimators["source-only"] = SourceOnly(**common).fit(
+        source.images, source.labels, unlabeled_target)
+    seconds["source-only"] = time.perf_counter() - tic
+    report("source-only")
+    if "dann" in methods:
+        tic = time.perf_counter()
+        estimators["dann"] = DANN(**common).fit(source.images, source.labels, unlabeled_target)
+        seconds["dann"] = time.perf_counter() - tic
+        report("dann")
+    if "shot" in methods:
+        tic = time.perf_counter()
+        estimators["shot"] = SHOT(
+            source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
+            batch_size=args.batch_size, seed=args.seed, verbose=common["verbose"],
+        ).fit(None, None, unlabeled_target)
+        seconds["shot"] = time.perf_counter() - tic
+        report("shot")
+
+    predictions = {name: est.predict(target.images) for name, est in estimators.items()}
+    results, source_accuracy = {}, {}
+    for name, est in estimators.items():
+        results[name] = (float(np.mean(predictions[name] == target.labels))
+                         if target.labels is not None else None)
+        source_accuracy[name] = est.score(source.images, source.labels)
+    metrics = {
+        "source": args.source, "target": args.target, "results": results,
+        "source_accuracy": source_accuracy, "method": args.method,
+        "backbone": args.backbone or "small CNN", "epochs": args.epochs,
+        "adapt_epochs": args.adapt_epochs, "batch_size": args.batch_size, "seed": args.seed,
+        "n_source": len(source), "n_target": len(target), "seconds": seconds,
+    }
+
+    source_index = _subsample(len(source), EMBEDDING_SAMPLES, args.seed)
+    target_index = _subsample(len(target), EMBEDDING_SAMPLES, args.seed + 1)
+    panels = [(f"{'before (source-only)' if name == 'source-only' else 'after: ' + name} "
+               f"target acc {results[name]:.3f}" if results[name] is not None else name,
+               est.transform(source.images[source_index]),
+               est.transform(target.images[target_index]))
+              for name, est in estimators.items()]
+
+    with RunDirectory(args.out, overwrite=args.overwrite) as out:
+        save_domain_embedding(
+            panels, out.path / "features.png", source_labels=source.labels[source_index],
+            target_labels=None if target.labels is None else target.labels[target_index],
+            method=args.embedding, seed=args.seed)
+        for name, est in estimators.items():
+            est.export(out.path / "models" / name)
+        with open(out.path / "predictions.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            has_labels = target.labels is not None
+            writer.writerow(["index"] + (["label"] if has_labels else []) + list(predictions))
+            for i in range(len(target)):
+                writer.writerow([i] + ([int(target.labels[i])] if has_labels else [])
+                                + [int(p[i]) for p in predictions.values()])
+        metrics["seconds"]["total"] = time.perf_counter() - start
+        write_json(out.path / "metrics.json", metrics)
+
+    if target.labels is not None:
+        print_table([[name, acc, source_accuracy[name]] for name, acc in results.items()],
+                    ["method", "target acc", "source acc"])
+    print(f"wrote {args.out}/ in {metrics['seconds']['total']:.1f} s")
+    return 0
