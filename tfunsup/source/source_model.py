@@ -28,10 +28,14 @@ MNIST_IMAGE_SPEC = ImageSpec(28, 28, channels=1, content_fraction=20 / 28)
 
 
 def default_saved_models_dir():
-    """`$TFUNSUP_SAVED_MODELS`, else `saved_models/` at the project root."""
+    """`$TFUNSUP_SAVED_MODELS`, else `saved_models/` of the source checkout
+    (editable install), else `~/.cache/tfunsup/saved_models`."""
     if os.environ.get("TFUNSUP_SAVED_MODELS"):
         return Path(os.environ["TFUNSUP_SAVED_MODELS"])
-    return Path(__file__).resolve().parents[2] / "saved_models"
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file():
+        return root / "saved_models"
+    return Path.home() / ".cache" / "tfunsup" / "saved_models"
 
 
 def default_source_model_path():
