@@ -19,4 +19,4 @@ def reconstruction_error(images, reconstructions):
         float32 tensor `(batch,)`.
     """
     squared = ops.square(ops.subtract(images, reconstructions))
-    return ops.mean(ops.reshape(squared, (ops.shape(squared)[0], -1)), axis=-1)
+    return ops.mean(squared, axis=tuple(range(1, len(squared.shape))))

@@ -115,7 +115,11 @@ def build_target_model(backbone, n_classes, *, shared_layers=None, head_units=()
         raise ValueError(
             "shared_layers needs an in-memory keras.Model backbone; SavedModels and "
             f"hub handles are shared whole. Received: shared_layers={shared_layers}")
-    shared = load_backbone(backbone, trainable=False, image_size=image_size, weights=weights)
+    # Loaded trainable, then frozen through the wrapper: on the TF backend,
+    # assigning a layer the `trainable` value it already reads is skipped, so
+    # a wrapper that reads True could not unfreeze a frozen inner model later.
+    shared = load_backbone(backbone, trainable=True, image_size=image_size, weights=weights)
+    shared.trainable = False
     spec = shared.image_spec
     if input_shape is None:
         input_shape = spec.shape
