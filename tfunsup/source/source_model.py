@@ -7,8 +7,6 @@ SavedModel (a callable object with `variables`, `trainable_variables` and a
 """
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -19,7 +17,7 @@ from tfunsup.data.image_spec import ImageSpec
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
 from tfunsup.layers.random_low_resolution import RandomLowResolution
-from tfunsup.utils.export import export_atomically
+from tfunsup.utils.export import atomic_directory, export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 SOURCE_MODEL_NAME = "mnist5k_source"
@@ -159,21 +157,11 @@ def export_feature_vector(feature_extractor, path, image_spec=MNIST_IMAGE_SPEC,
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"SavedModel path '{path}' exists; pass overwrite=True.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        module = _feature_vector_object(feature_extractor, image_spec.shape)
-        tf.saved_model.save(module, str(staging / "model"))
-        image_spec.save(staging / "model")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging / "model", path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
+    with atomic_directory(path, overwrite) as staging:
+        tf.saved_model.save(_feature_vector_object(feature_extractor, image_spec.shape),
+                            str(staging))
+        image_spec.save(staging)
+    return Path(path)
 
 
 SOURCE_CLASSIFIER_NAME = "mnist5k_classifier"

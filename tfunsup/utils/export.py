@@ -1,9 +1,36 @@
 """Atomic SavedModel export."""
 
+import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_directory(path, overwrite=False):
+    """Yields a temporary folder path that becomes `path` only on success.
+
+    Args:
+        path: destination folder.
+        overwrite: replace an existing `path`.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False (before
+            anything is written).
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"SavedModel path '{path}' exists; pass overwrite=True.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        yield staging / "model"
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(staging / "model", path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def export_atomically(model, path, overwrite=False):
@@ -21,16 +48,6 @@ def export_atomically(model, path, overwrite=False):
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"SavedModel path '{path}' exists; pass overwrite=True.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        model.export(str(staging / "model"), verbose=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging / "model", path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
+    with atomic_directory(path, overwrite) as staging:
+        model.export(str(staging), verbose=False)
+    return Path(path)
