@@ -136,7 +136,7 @@ class AutoencoderEstimator:
         if validation_images is not None:
             validation = make_dataset(validation_images, batch_size=self.batch_size,
                                       autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, validation_data=validation,
+        history = model.fit(dataset, epochs=self.epochs, validation_data=validation, shuffle=False,
                             callbacks=training_callbacks(self.backup_dir, self.callbacks),
                             verbose=self.verbose)
         self.autoencoder_ = model

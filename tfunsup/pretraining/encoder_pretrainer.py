@@ -131,7 +131,7 @@ class EncoderPretrainer:
         dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
                                seed=self.seed, drop_remainder=len(images) > self.batch_size,
                                autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose,
+        history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose, shuffle=False,
                             callbacks=training_callbacks(self.backup_dir, self.callbacks))
         self.encoder_ = encoder
         self.model_ = model

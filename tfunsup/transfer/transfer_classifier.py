@@ -160,7 +160,7 @@ class TransferClassifier:
         from pathlib import Path
 
         backup = None if self.backup_dir is None else Path(self.backup_dir) / name
-        result = model.fit(dataset, epochs=epochs, verbose=self.verbose,
+        result = model.fit(dataset, epochs=epochs, verbose=self.verbose, shuffle=False,
                            callbacks=training_callbacks(backup))
         return {k: [float(v) for v in vs] for k, vs in result.history.items()}
 

@@ -1,0 +1,140 @@
+"""`tfunsup autoencoder`: train an autoencoder, reduce images to latent codes,
+cluster the codes."""
+
+import time
+from pathlib import Path
+
+from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+
+JIT_CHOICES = {"auto": "auto", "on": True, "off": False}
+
+
+def add_jit_argument(parser):
+    """Adds `--jit {auto,on,off}` (XLA for the train step)."""
+    parser.add_argument("--jit", choices=sorted(JIT_CHOICES), default="auto",
+                        help="XLA-compile the train step: auto = on GPU/TPU, off on CPU "
+                             "where it measured slower (default: auto)")
+
+
+def check_fraction(name, value, low=0.0, high=1.0, high_inclusive=False):
+    """Raises ValueError unless low < value < high (or <= high)."""
+    if not (low < value < high or (high_inclusive and value == high)):
+        bracket = "]" if high_inclusive else ")"
+        raise ValueError(f"Expected {name} in ({low}, {high}{bracket}. Received: {name}={value}")
+
+
+def shuffled_split(n, held_out_fraction, seed):
+    """`(train_index, held_out_index)` of a seeded random split of `n` items."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(n)  # mnist-5k is sorted by class
+    cut = n - max(1, int(round(held_out_fraction * n)))
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "autoencoder", help="train an autoencoder; latent codes, reconstructions, k-means",
+        description="Train a (denoising) autoencoder on unlabeled images, report the "
+                    "held-out reconstruction error, cluster the latent codes with k-means "
+                    "and export the encoder and decoder SavedModels. Default: a conv "
+                    "autoencoder on MNIST-5k.")
+    parser.add_argument("--data", default="mnist-5k",
+                        help="dataset name, image folder or .npz (default: mnist-5k)")
+    parser.add_argument("--architecture", choices=["conv", "dense"], default="conv")
+    parser.add_argument("--latent-dim", type=int, default=10)
+    parser.add_argument("--noise-stddev", type=float, default=0.2,
+                        help="Gaussian input noise in training, 0 for a plain "
+                             "autoencoder (default: 0.2, denoising)")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--held-out-fraction", type=float, default=0.1,
+                        help="share of the images held out to measure reconstruction "
+                             "error (default: 0.1)")
+    parser.add_argument("--n-clusters", type=int, default=10,
+                        help="k of k-means on the latent codes (default: 10)")
+    parser.add_argument("--backup-dir", default=None,
+                        help="BackupAndRestore folder: an interrupted run started again "
+                             "resumes from it (default: <out>.backup)")
+    add_jit_argument(parser)
+    add_common_arguments(parser, "runs/autoencoder")
+    parser.set_defaults(run=run)
+
+
+def _check_arguments(args):
+    from tfunsup.utils.run_directory import check_output_dir
+
+    check_output_dir(args.out, args.overwrite)
+    for name in ("latent_dim", "epochs", "batch_size"):
+        check_positive("--" + name.replace("_", "-"), getattr(args, name))
+    if args.n_clusters < 2:
+        raise ValueError(f"Expected --n-clusters >= 2. Received: --n-clusters={args.n_clusters}")
+    if not args.noise_stddev >= 0:
+        raise ValueError(f"Expected --noise-stddev >= 0. Received: --noise-stddev={args.noise_stddev}")
+    if not args.learning_rate > 0:
+        raise ValueError(f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
+    check_fraction("--held-out-fraction", args.held_out_fraction, high=0.5,
+                   high_inclusive=True)
+
+
+def run(args):
+    start = time.perf_counter()
+    _check_arguments(args)
+    from tfunsup.data import check_n_clusters, load_dataset
+
+    data = load_dataset(args.data)
+    train_index, held_out_index = shuffled_split(len(data), args.held_out_fraction, args.seed)
+    check_n_clusters(args.n_clusters, len(data))
+    from sklearn.cluster import KMeans
+
+    from tfunsup.autoencoders import AutoencoderEstimator
+    from tfunsup.autoencoders.plots import save_reconstructions
+    from tfunsup.metrics import clustering_scores
+    from tfunsup.utils.run_directory import RunDirectory
+
+    backup_dir = Path(args.backup_dir or f"{str(args.out).rstrip('/')}.backup")
+    if (backup_dir / "training_metadata.json").is_file():
+        print(f"Resuming the interrupted training from {backup_dir}", flush=True)
+    estimator = AutoencoderEstimator(
+        args.architecture, args.latent_dim, noise_stddev=args.noise_stddev,
+        epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        jit_compile=JIT_CHOICES[args.jit], backup_dir=backup_dir, seed=args.seed,
+        verbose=0 if args.quiet else 1)
+    if not args.quiet:
+        print(f"Training a {args.architecture} autoencoder (latent_dim={args.latent_dim}) on "
+              f"{len(train_index)} images of '{args.data}' ...", flush=True)
+    estimator.fit(data.images[train_index], data.images[held_out_index])
+    held_out_errors = estimator.reconstruction_error(data.images[held_out_index])
+    codes = estimator.transform(data.images)
+    assignments = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(codes)
+    metrics = {
+        "dataset": args.data, "architecture": args.architecture,
+        "latent_dim": args.latent_dim, "noise_stddev": args.noise_stddev,
+        "epochs": args.epochs, "seed": args.seed, "jit_compile": args.jit,
+        "n_train": len(train_index), "n_held_out": len(held_out_index),
+        "reconstruction_mse": float(held_out_errors.mean()),
+        "train_loss": estimator.history_["loss"][-1] if estimator.history_.get("loss") else None,
+        "kmeans": {"acc": None, "nmi": None, "ari": None},
+        "baseline": {"method": "k-means on raw pixels", "acc": None, "nmi": None, "ari": None},
+    }
+    if data.labels is not None:  # labels only score
+        metrics["kmeans"] = clustering_scores(data.labels, assignments)
+        flat = data.images.reshape(len(data), -1)
+        baseline = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)
+        metrics["baseline"].update(clustering_scores(data.labels, baseline))
+
+    with RunDirectory(args.out, overwrite=args.overwrite) as out:
+        shown = data.images[held_out_index[:12]]
+        save_reconstructions(shown, estimator.reconstruct(shown), out.path / "reconstructions.png")
+        estimator.export(out.path)
+        metrics["seconds"] = time.perf_counter() - start
+        write_json(out.path / "metrics.json", metrics)
+
+    print(f"held-out reconstruction MSE: {metrics['reconstruction_mse']:.5f}")
+    if data.labels is not None:
+        print_table([["k-means on latent codes", *metrics["kmeans"].values()],
+                     ["k-means on raw pixels", metrics["baseline"]["acc"],
+                      metrics["baseline"]["nmi"], metrics["baseline"]["ari"]]],
+                    ["method", "ACC", "NMI", "ARI"])
+    print(f"wrote {args.out}/ in {metrics['seconds']:.1f} s")
+    return 0
