@@ -178,7 +178,8 @@ class AutoencoderEstimator:
         Raises:
             ValueError: not fitted, or images of another shape or invalid.
         """
-        return self._predict(self.encoder_, self._checked(images))
+        images = self._checked(images)
+        return self._predict(self.encoder_, images)
 
     def inverse_transform(self, codes):
         """Decodes latent codes `(n, latent_dim)` to images `(n, height, width, channels)`."""
@@ -193,7 +194,8 @@ class AutoencoderEstimator:
 
     def reconstruct(self, images):
         """Reconstructions `D(E(x))`, float32 of the images' shape (no noise)."""
-        return self._predict(self.autoencoder_, self._checked(images))
+        images = self._checked(images)
+        return self._predict(self.autoencoder_, images)
 
     def reconstruction_error(self, images):
         """Per-image mean squared reconstruction error, float `(n,)`."""

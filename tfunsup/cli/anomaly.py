@@ -26,8 +26,9 @@ def add_parser(subparsers):
                         help="share of each class used for training (default: 0.8)")
     parser.add_argument("--classes", type=int, nargs="+", default=None,
                         help="normal classes to run (default: all)")
-    parser.add_argument("--no-export", action="store_true",
-                        help="do not export the per-class detector SavedModels")
+    parser.add_argument("--export", action="store_true",
+                        help="also export each class's detector as a SavedModel "
+                             "(detectors/<class>/, serving anomaly scores)")
     add_jit_argument(parser)
     add_common_arguments(parser, "runs/anomaly")
     parser.set_defaults(run=run, batch_size=64)
@@ -103,7 +104,7 @@ def run(args):
                               result["auc_per_class"])
         save_worst_reconstructed(data.images[test_index], result["scores"], test_labels,
                                  out.path / "worst_reconstructed.png")
-        if not args.no_export:
+        if args.export:
             for c, detector in result["detectors"].items():
                 detector.export(out.path / "detectors" / str(c))
         metrics["seconds"] = time.perf_counter() - start

@@ -80,6 +80,8 @@ def _check_arguments(args):
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
+    import numpy as np
+
     from tfunsup.data import check_n_clusters, load_dataset
 
     data = load_dataset(args.data)
@@ -124,7 +126,8 @@ def run(args):
         metrics["baseline"].update(clustering_scores(data.labels, baseline))
 
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
-        shown = data.images[held_out_index[:12]]
+        spread = np.linspace(0, len(held_out_index) - 1, min(12, len(held_out_index)))
+        shown = data.images[held_out_index[spread.astype(int)]]
         save_reconstructions(shown, estimator.reconstruct(shown), out.path / "reconstructions.png")
         estimator.export(out.path)
         metrics["seconds"] = time.perf_counter() - start

@@ -22,6 +22,18 @@ def _check_count(name, value, maximum=None):
     return int(value)
 
 
+def set_trainable(layer, value):
+    """`layer.trainable = value` for the layer and all its sublayers.
+
+    Also applies when `layer` already reads `value`: the TF backend skips
+    assigning an attribute the value it already has, which would leave
+    sublayers frozen inside a layer that reads trainable.
+    """
+    keras.layers.Layer.trainable.fset(layer, bool(value))
+    for sublayer in getattr(layer, "layers", ()):
+        set_trainable(sublayer, value)
+
+
 def shared_part(source, shared_layers=None):
     """The first `shared_layers` layers of a source `keras.Model`, as a model.
 
@@ -115,11 +127,8 @@ def build_target_model(backbone, n_classes, *, shared_layers=None, head_units=()
         raise ValueError(
             "shared_layers needs an in-memory keras.Model backbone; SavedModels and "
             f"hub handles are shared whole. Received: shared_layers={shared_layers}")
-    # Loaded trainable, then frozen through the wrapper: on the TF backend,
-    # assigning a layer the `trainable` value it already reads is skipped, so
-    # a wrapper that reads True could not unfreeze a frozen inner model later.
-    shared = load_backbone(backbone, trainable=True, image_size=image_size, weights=weights)
-    shared.trainable = False
+    shared = load_backbone(backbone, trainable=False, image_size=image_size, weights=weights)
+    set_trainable(shared, False)
     spec = shared.image_spec
     if input_shape is None:
         input_shape = spec.shape
@@ -156,7 +165,7 @@ def unfreeze_top(shared, n_layers=None):
             of range.
     """
     if n_layers is None:
-        shared.trainable = True
+        set_trainable(shared, True)
         return len(shared.trainable_weights)
     core = [layer for layer in _layers_of(shared)
             if not isinstance(layer, keras.layers.GlobalAveragePooling2D)
@@ -168,7 +177,7 @@ def unfreeze_top(shared, n_layers=None):
     source = core[0]
     layers = _layers_of(source)
     n_layers = _check_count("fine_tune_layers", n_layers, len(layers))
-    shared.trainable = True
+    set_trainable(shared, True)
     for layer in layers[:len(layers) - n_layers]:
-        layer.trainable = False
+        set_trainable(layer, False)
     return len(shared.trainable_weights)

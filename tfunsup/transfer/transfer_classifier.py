@@ -6,7 +6,7 @@ from tfunsup.autoencoders.training import (
     check_fit_params, resolve_jit_compile, training_callbacks)
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
-from tfunsup.transfer.target_model import build_target_model, unfreeze_top
+from tfunsup.transfer.target_model import build_target_model, set_trainable, unfreeze_top
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -129,7 +129,7 @@ class TransferClassifier:
                 input_shape=images.shape[1:], image_size=self.image_size,
                 weights=self.weights, seed=self.seed)
             if self.scratch:
-                shared.trainable = True
+                set_trainable(shared, True)
             model.compile(optimizer=keras.optimizers.Adam(self.head_learning_rate),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                           jit_compile=jit_compile)
@@ -176,11 +176,13 @@ class TransferClassifier:
 
     def predict_proba(self, images):
         """Class probabilities, float32 `(n, n_classes)` (columns: `classes_`)."""
-        return self.model_.predict(self._checked(images), batch_size=256, verbose=0)
+        images = self._checked(images)
+        return self.model_.predict(images, batch_size=256, verbose=0)
 
     def predict(self, images):
         """Predicted class labels, int `(n,)`."""
-        return self.classes_[np.argmax(self.predict_proba(images), axis=1)]
+        probabilities = self.predict_proba(images)
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     def score(self, images, labels):
         """Accuracy of `predict(images)` against `labels`, a float in [0, 1]."""
