@@ -10,8 +10,8 @@ from tfunsup.data import load_dataset
 
 def test_small_run_writes_metrics_figure_and_savedmodels(tmp_path):
     out = tmp_path / "ae"
-    code = main(["autoencoder", "--data", "digits", "--epochs", "2", "--latent-dim", "5",
-                 "--quiet", "--out", str(out)])
+    code = main(["autoencoder", "--data", "digits", "--architecture", "dense", "--epochs", "1",
+                 "--latent-dim", "5", "--quiet", "--out", str(out)])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["reconstruction_mse"] > 0

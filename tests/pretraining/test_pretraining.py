@@ -37,7 +37,7 @@ def test_bad_parameters(kwargs, match):
 def test_simclr_trains_under_two_replicas(digits, two_cpu_strategy):
     pretrainer = EncoderPretrainer("simclr", "dense", 4, hidden_units=(16,), epochs=1,
                                    batch_size=64, strategy=two_cpu_strategy, seed=0)
-    pretrainer.fit(digits.images[:256])
+    pretrainer.fit(digits.images[:128])
     assert np.isfinite(pretrainer.history_["loss"][0])
     assert isinstance(pretrainer.model_, SimCLR)
 
@@ -68,13 +68,12 @@ def test_label_efficiency_table(digits):
     encoder = build_conv_encoder((8, 8, 1), 8, filters=(8, 16))
     before = [w.copy() for w in encoder.get_weights()]
     x, y = digits.images, digits.labels
-    result = label_efficiency(encoder, x[:1000], y[:1000], x[1000:1300], y[1000:1300],
-                              fractions=(0.05, 1.0), seeds=(0,), head_steps=3,
-                              fine_tune_steps=2)
+    result = label_efficiency(encoder, x[:300], y[:300], x[1000:1300], y[1000:1300],
+                              fractions=(1.0,), seeds=(0,), head_steps=3, fine_tune_steps=2)
     table = result["label_efficiency"]
-    assert [(r["fraction"], r["method"]) for r in table] == [
-        (0.05, "pretrained"), (0.05, "scratch"), (1.0, "pretrained"), (1.0, "scratch")]
+    assert [(r["fraction"], r["method"]) for r in table] == [(1.0, "pretrained"),
+                                                             (1.0, "scratch")]
     assert all(0.0 <= r["mean_acc"] <= 1.0 and r["seeds"] == 1 for r in table)
-    assert [r["n_labels"] for r in result["runs"]] == [50, 50, 1000, 1000]
+    assert [r["n_labels"] for r in result["runs"]] == [300, 300]
     for old, new in zip(before, encoder.get_weights()):  # the encoder is never modified
         np.testing.assert_array_equal(old, new)
