@@ -3,9 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from tfunsup.adapt import (
-    AnnealedLearningRate, dann_lambda, dann_learning_rate, diversity, entropy,
-    information_maximization_loss)
+from tfunsup.adapt import dann_lambda, diversity, entropy, information_maximization_loss
 
 
 def test_dann_lambda_schedule_known_values():
@@ -14,17 +12,6 @@ def test_dann_lambda_schedule_known_values():
     assert dann_lambda(1.0) == pytest.approx(0.9999092)
     np.testing.assert_allclose(dann_lambda(np.float32([0.0, 0.1, 1.0])).numpy(),
                                [0.0, 2 / (1 + math.exp(-1)) - 1, 0.9999092], rtol=1e-6)
-
-
-def test_dann_learning_rate_annealing_known_values():
-    assert dann_learning_rate(0.0, 0.01) == 0.01
-    assert dann_learning_rate(1.0, 0.01) == pytest.approx(0.01 / 11 ** 0.75)
-    schedule = AnnealedLearningRate(0.01, total_steps=100)
-    assert float(schedule(50)) == pytest.approx(0.01 / 6 ** 0.75, rel=1e-6)
-    assert float(schedule(500)) == pytest.approx(0.01 / 11 ** 0.75, rel=1e-6)  # p capped at 1
-    assert AnnealedLearningRate.from_config(schedule.get_config()).total_steps == 100
-    with pytest.raises(ValueError, match="total_steps >= 1"):
-        AnnealedLearningRate(0.01, total_steps=0)
 
 
 def test_information_maximization_known_values():

@@ -14,11 +14,10 @@ from tfunsup.adapt.dann import DANN
 from tfunsup.adapt.dann_model import DANNModel
 from tfunsup.adapt.losses import diversity, entropy, information_maximization_loss
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
-from tfunsup.adapt.schedules import AnnealedLearningRate, dann_lambda, dann_learning_rate
+from tfunsup.adapt.schedules import dann_lambda
 from tfunsup.adapt.shot import SHOT
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly
 
-__all__ = ["DANN", "DANNModel", "SHOT", "SHOTModel", "SourceOnly", "AnnealedLearningRate",
-           "cluster_pseudo_labels", "dann_lambda", "dann_learning_rate", "diversity",
-           "entropy", "information_maximization_loss"]
+__all__ = ["DANN", "DANNModel", "SHOT", "SHOTModel", "SourceOnly", "cluster_pseudo_labels",
+           "dann_lambda", "diversity", "entropy", "information_maximization_loss"]

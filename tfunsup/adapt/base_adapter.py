@@ -178,9 +178,10 @@ class BaseAdapter:
         return check_images(images, name=name)
 
     def _predict_framed(self, model, framed):
-        dataset = make_dataset(framed, batch_size=max(self.batch_size, 256), cache=False,
-                               autotune=False)
-        return model.predict(dataset, verbose=0)
+        # Plain batched calls: no `predict` function to trace per model and shape.
+        batch_size = max(self.batch_size, 256)
+        return np.concatenate([model(framed[i:i + batch_size], training=False).numpy()
+                               for i in range(0, len(framed), batch_size)])
 
     def predict_proba(self, images):
         """Class probabilities of images from either domain.

@@ -6,7 +6,6 @@ import tensorflow as tf
 from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
 from tfunsup.adapt.dann_model import DANNModel
 from tfunsup.adapt.network import build_domain_discriminator
-from tfunsup.adapt.schedules import AnnealedLearningRate
 from tfunsup.adapt.source_only import check_training_params
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -20,19 +19,19 @@ class DANN(BaseAdapter):
     towards features in which source and target cannot be told apart
     (`DANNModel` holds the objective). Each train step takes one source and
     one target batch from a zipped `tf.data` pipeline; the reversal strength
-    follows `lambda_p = 2 / (1 + exp(-10 p)) - 1` and the learning rate
-    `lr / (1 + 10 p) ** 0.75` over the training progress `p`, as in the
-    paper. Everything else (network, frame, augmentation, optimiser) is
+    follows `lambda_p = 2 / (1 + exp(-10 p)) - 1` over the training progress
+    `p`, as in the paper. Everything else (network, frame, augmentation, optimiser) is
     `SourceOnly`'s, so the two compare like for like.
 
     Args:
         backbone, image_spec, weights, bottleneck_dim, batch_size,
-        learning_rate, momentum, label_smoothing, augment, jit_compile, seed,
+        learning_rate, beta_1, label_smoothing, augment, jit_compile, seed,
         strategy, verbose: as in `SourceOnly`.
         epochs: int >= 1; an epoch is `max(n_source, n_target) // batch_size`
             paired steps.
         discriminator_units: int >= 1, width of the discriminator's two
             hidden layers.
+        discriminator_dropout: float in [0, 1), dropout after each of them.
         gamma: float > 0, steepness of the lambda schedule (10).
 
     Attributes (after `fit`):
@@ -47,9 +46,9 @@ class DANN(BaseAdapter):
     """
 
     def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
-                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=0.01,
-                 momentum=0.9, label_smoothing=0.1, augment=True, discriminator_units=256,
-                 gamma=10.0, jit_compile="auto", seed=None, strategy=None, verbose=0):
+                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
+                 beta_1=0.5, label_smoothing=0.1, augment=True, discriminator_units=256,
+                 discriminator_dropout=0.5, gamma=10.0, jit_compile="auto", seed=None, strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec
         self.weights = weights
@@ -57,10 +56,11 @@ class DANN(BaseAdapter):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.momentum = momentum
+        self.beta_1 = beta_1
         self.label_smoothing = label_smoothing
         self.augment = augment
         self.discriminator_units = discriminator_units
+        self.discriminator_dropout = discriminator_dropout
         self.gamma = gamma
         self.jit_compile = jit_compile
         self.seed = seed
@@ -87,6 +87,9 @@ class DANN(BaseAdapter):
         target_images = check_target(target_images, target_labels)
         check_training_params(self, ("epochs", "batch_size", "bottleneck_dim",
                                      "discriminator_units"))
+        if not 0 <= self.discriminator_dropout < 1:
+            raise ValueError("Expected discriminator_dropout in [0, 1). Received: "
+                             f"discriminator_dropout={self.discriminator_dropout}")
         if self.gamma <= 0:
             raise ValueError(f"Expected gamma > 0. Received: gamma={self.gamma}")
         set_seed(self.seed)
@@ -101,15 +104,13 @@ class DANN(BaseAdapter):
         steps_per_epoch = max(len(source), len(target)) // batch_size
         total_steps = self.epochs * steps_per_epoch
         with strategy.scope():
-            self.discriminator_ = build_domain_discriminator(self.bottleneck_dim,
-                                                             self.discriminator_units)
+            self.discriminator_ = build_domain_discriminator(
+                self.bottleneck_dim, self.discriminator_units, self.discriminator_dropout)
             model = DANNModel(self.network_, self.discriminator_, total_steps,
                               gamma=self.gamma, label_smoothing=self.label_smoothing,
                               name="dann")
             model.compile(
-                optimizer=keras.optimizers.SGD(
-                    AnnealedLearningRate(self.learning_rate, total_steps),
-                    momentum=self.momentum),
+                optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1),
                 jit_compile=resolve_jit_compile(self.jit_compile, strategy))
             model.optimizer.build(model.network.trainable_variables
                                   + model.discriminator.trainable_variables)

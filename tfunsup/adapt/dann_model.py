@@ -68,6 +68,9 @@ class DANNModel(keras.Model):
         self.domain_loss_tracker = keras.metrics.Mean(name="domain_loss")
         self.domain_accuracy_tracker = keras.metrics.Mean(name="domain_accuracy")
         self.lambda_tracker = keras.metrics.Mean(name="lambda")
+        # Built from built parts; so `fit` under a distribution strategy does not
+        # try to build it by calling it on a training batch.
+        self.built = True
 
     @property
     def metrics(self):

@@ -29,7 +29,7 @@ class SHOT(BaseAdapter):
 
     Args:
         backbone, image_spec, weights, bottleneck_dim, epochs, batch_size,
-        learning_rate, momentum, label_smoothing, augment: the source phase,
+        learning_rate, beta_1, label_smoothing, augment: the source phase,
             as in `SourceOnly` (unused when `source_model` is given).
         source_model: None, or a fitted `SourceOnly`/`DANN` to start from
             (left unchanged); then `fit` takes no source data.
@@ -53,7 +53,7 @@ class SHOT(BaseAdapter):
 
     def __init__(self, backbone=None, *, source_model=None, image_spec=None,
                  weights="imagenet", bottleneck_dim=128, epochs=10, batch_size=64,
-                 learning_rate=0.01, momentum=0.9, label_smoothing=0.1, augment=True,
+                 learning_rate=1e-3, beta_1=0.5, label_smoothing=0.1, augment=True,
                  adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, n_iter=1,
                  jit_compile="auto", seed=None, strategy=None, verbose=0):
         self.backbone = backbone
@@ -64,7 +64,7 @@ class SHOT(BaseAdapter):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.momentum = momentum
+        self.beta_1 = beta_1
         self.label_smoothing = label_smoothing
         self.augment = augment
         self.adapt_epochs = adapt_epochs
@@ -107,7 +107,7 @@ class SHOT(BaseAdapter):
             self.backbone, image_spec=self.image_spec, weights=self.weights,
             bottleneck_dim=self.bottleneck_dim, epochs=self.epochs,
             batch_size=self.batch_size, learning_rate=self.learning_rate,
-            momentum=self.momentum, label_smoothing=self.label_smoothing,
+            beta_1=self.beta_1, label_smoothing=self.label_smoothing,
             augment=self.augment, jit_compile=self.jit_compile, seed=self.seed,
             strategy=self.strategy, verbose=self.verbose,
         ).fit(source_images, source_labels, target_images)

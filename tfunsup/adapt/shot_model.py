@@ -53,6 +53,9 @@ class SHOTModel(keras.Model):
         self.entropy_tracker = keras.metrics.Mean(name="entropy")
         self.diversity_tracker = keras.metrics.Mean(name="diversity")
         self.pseudo_label_loss_tracker = keras.metrics.Mean(name="pseudo_label_loss")
+        # Built from built parts; so `fit` under a distribution strategy does not
+        # try to build it by calling it on a training batch.
+        self.built = True
 
     @property
     def metrics(self):

@@ -3,7 +3,6 @@
 import keras
 
 from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
-from tfunsup.adapt.schedules import AnnealedLearningRate
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
@@ -16,8 +15,8 @@ def check_training_params(estimator, names=("epochs", "batch_size", "bottleneck_
     if estimator.learning_rate <= 0:
         raise ValueError(
             f"Expected learning_rate > 0. Received: learning_rate={estimator.learning_rate}")
-    if not 0 <= estimator.momentum < 1:
-        raise ValueError(f"Expected momentum in [0, 1). Received: momentum={estimator.momentum}")
+    if not 0 <= estimator.beta_1 < 1:
+        raise ValueError(f"Expected beta_1 in [0, 1). Received: beta_1={estimator.beta_1}")
     if not 0 <= estimator.label_smoothing < 1:
         raise ValueError("Expected label_smoothing in [0, 1). Received: "
                          f"label_smoothing={estimator.label_smoothing}")
@@ -42,9 +41,10 @@ class SourceOnly(BaseAdapter):
         bottleneck_dim: int >= 1, size of the feature space.
         epochs: int >= 1, passes over the source data.
         batch_size: int >= 1.
-        learning_rate: float > 0, initial SGD learning rate, annealed as
-            `lr / (1 + 10 p) ** 0.75` over training progress `p`.
-        momentum: float in [0, 1), SGD momentum.
+        learning_rate: float > 0, Adam learning rate (constant).
+        beta_1: float in [0, 1), Adam's first-moment decay; 0.5 (as for
+            GANs) keeps DANN's adversarial game stable, and `SourceOnly`
+            uses the same optimiser so the two compare like for like.
         label_smoothing: float in [0, 1).
         augment: source-side augmentation (random low resolution and
             translation, `tfunsup.adapt.augmentation`).
@@ -65,8 +65,8 @@ class SourceOnly(BaseAdapter):
     """
 
     def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
-                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=0.01,
-                 momentum=0.9, label_smoothing=0.1, augment=True, jit_compile="auto",
+                 bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
+                 beta_1=0.5, label_smoothing=0.1, augment=True, jit_compile="auto",
                  seed=None, strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec
@@ -75,7 +75,7 @@ class SourceOnly(BaseAdapter):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
-        self.momentum = momentum
+        self.beta_1 = beta_1
         self.label_smoothing = label_smoothing
         self.augment = augment
         self.jit_compile = jit_compile
@@ -116,9 +116,7 @@ class SourceOnly(BaseAdapter):
         steps_per_epoch = len(framed) // batch_size
         with strategy.scope():
             self.network_.compile(
-                optimizer=keras.optimizers.SGD(
-                    AnnealedLearningRate(self.learning_rate, self.epochs * steps_per_epoch),
-                    momentum=self.momentum),
+                optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1),
                 loss=keras.losses.CategoricalCrossentropy(
                     from_logits=True, label_smoothing=self.label_smoothing),
                 jit_compile=resolve_jit_compile(self.jit_compile, strategy))

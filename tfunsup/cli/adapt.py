@@ -7,7 +7,7 @@ import time
 from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
 
 METHODS = ("source-only", "dann", "shot")
-EMBEDDING_SAMPLES = 500  # per domain in the feature plot
+EMBEDDING_SAMPLES = 400  # per domain in the feature plot
 
 
 def add_parser(subparsers):

@@ -1,0 +1,110 @@
+"""`tfunsup adapt` end to end, through the console entry point."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from tfunsup.cli import main
+from tfunsup.data import load_dataset
+
+SMALL_BUDGET = ["--epochs", "1", "--adapt-epochs", "1", "--embedding", "pca", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def npz_domains(tmp_path_factory):
+    """Small real slices as .npz: a labeled source, a target, and the same
+    target with its labels permuted."""
+    folder = tmp_path_factory.mktemp("domains")
+    rng = np.random.default_rng(0)
+    source, target = load_dataset("mnist-5k"), load_dataset("digits")
+    i = rng.permutation(len(source))[:320]
+    j = rng.permutation(len(target))[:160]
+    np.savez(folder / "source.npz", x=source.images[i], y=source.labels[i])
+    np.savez(folder / "target.npz", x=target.images[j], y=target.labels[j])
+    np.savez(folder / "target_permuted.npz", x=target.images[j],
+             y=rng.permutation(target.labels[j]))
+    np.savez(folder / "target_3_classes.npz", x=target.images[j], y=target.labels[j] % 3)
+    np.savez(folder / "target_flat.npz", x=target.images[j].reshape(len(j), -1))
+    np.savez(folder / "source_unlabeled.npz", x=source.images[i])
+    return folder
+
+
+def _run(folder, target, out):
+    return main(["adapt", "--source", str(folder / "source.npz"),
+                 "--target", str(folder / target), "--out", str(out), *SMALL_BUDGET])
+
+
+def _predictions(out):
+    with open(out / "predictions.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    return {key: np.array([int(r[key]) for r in rows]) for key in rows[0]}
+
+
+@pytest.fixture(scope="module")
+def two_runs(npz_domains, tmp_path_factory):
+    """The same command and seed twice; the second target has permuted labels."""
+    out = tmp_path_factory.mktemp("adapt")
+    assert _run(npz_domains, "target.npz", out / "labels") == 0
+    assert _run(npz_domains, "target_permuted.npz", out / "permuted") == 0
+    return out / "labels", out / "permuted"
+
+
+def test_small_run_writes_metrics_plot_models_predictions(two_runs):
+    out, _ = two_runs
+    assert sorted(p.name for p in out.iterdir()) == [
+        "features.png", "metrics.json", "models", "predictions.csv"]
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["dann", "shot", "source-only"]
+    assert all((out / "models" / m / "saved_model.pb").is_file()
+               for m in ("dann", "shot", "source-only"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["source"].endswith("source.npz") and metrics["target"].endswith("target.npz")
+    assert set(metrics["results"]) == {"source-only", "dann", "shot"}
+    predictions = _predictions(out)
+    for method, accuracy in metrics["results"].items():
+        assert accuracy == pytest.approx(np.mean(predictions[method] == predictions["label"]))
+
+
+def test_target_labels_only_score_and_same_seed_gives_same_numbers(two_runs):
+    """Permuting the target labels changes nothing the model does: identical
+    predictions (hence identical accuracies on the original labels), only
+    the scores against the permuted labels differ."""
+    labels_run, permuted_run = two_runs
+    original, permuted = _predictions(labels_run), _predictions(permuted_run)
+    assert not np.array_equal(original["label"], permuted["label"])
+    metrics = json.loads((permuted_run / "metrics.json").read_text())
+    for method in ("source-only", "dann", "shot"):
+        np.testing.assert_array_equal(original[method], permuted[method])
+        assert metrics["results"][method] == pytest.approx(
+            np.mean(permuted[method] == permuted["label"]))
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--target", "{d}/target_3_classes.npz"], "same classes. Received: 10 classes"),
+    (["--target", "{d}/target_flat.npz"], "rank 4"),
+    (["--source", "{d}/source_unlabeled.npz"], "Expected a labeled --source"),
+    (["--epochs", "0"], "--epochs >= 1"),
+    (["--target", "nope"], "Unknown dataset 'nope'"),
+])
+def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [a.format(d=npz_domains) for a in argv]
+    assert main(["adapt", "--out", str(out), "--quiet", *argv]) == 2
+    assert message in _one_line_error(capsys)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_refuses_to_overwrite(two_runs, npz_domains, capsys):
+    out, _ = two_runs
+    before = (out / "metrics.json").read_text()
+    assert _run(npz_domains, "target.npz", out) == 2
+    assert "--overwrite" in _one_line_error(capsys)
+    assert (out / "metrics.json").read_text() == before
