@@ -73,9 +73,10 @@ def main():
         print(f"{name:<12} {medians[name]:>10.0f}   "
               + " ".join(f"{v:.0f}" for v in throughput[name]))
     faster = "off" if medians["off"] >= medians["on"] else "on"
+    verdict = "the faster" if (auto is True) == (faster == "on") else "NOT the faster"
     print(f"XLA on / off throughput ratio: {medians['on'] / medians['off']:.2f}")
     print(f'jit_compile="auto" resolves to {auto} here; the faster setting is '
-          f'"{faster}" -> default is {"the faster" if (auto is True) == (faster == "on") else "NOT the faster"}')
+          f'"{faster}" -> the default is {verdict}')
 
 
 if __name__ == "__main__":

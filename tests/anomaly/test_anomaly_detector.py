@@ -3,7 +3,11 @@ import pytest
 import tensorflow as tf
 
 from tfunsup.anomaly import (
-    ReconstructionAnomalyDetector, anomaly_metrics, one_class_evaluation, one_class_split)
+    ReconstructionAnomalyDetector,
+    anomaly_metrics,
+    one_class_evaluation,
+    one_class_split,
+)
 from tfunsup.data import load_dataset
 
 

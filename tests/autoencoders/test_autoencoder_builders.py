@@ -2,7 +2,11 @@ import numpy as np
 import pytest
 
 from tfunsup.autoencoders import (
-    build_conv_autoencoder, build_conv_decoder, build_conv_encoder, build_dense_autoencoder)
+    build_conv_autoencoder,
+    build_conv_decoder,
+    build_conv_encoder,
+    build_dense_autoencoder,
+)
 
 BUILDERS = [
     (build_conv_autoencoder, (28, 28, 1)),

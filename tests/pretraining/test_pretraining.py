@@ -3,7 +3,12 @@ import pytest
 
 from tfunsup.data import load_dataset
 from tfunsup.pretraining import (
-    EncoderPretrainer, SimCLR, build_augmenter, label_efficiency, labeled_subset)
+    EncoderPretrainer,
+    SimCLR,
+    build_augmenter,
+    label_efficiency,
+    labeled_subset,
+)
 
 
 @pytest.fixture(scope="module")

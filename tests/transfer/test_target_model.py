@@ -21,7 +21,8 @@ def test_first_n_layers_are_shared_and_frozen(source):
     head = {"head_0", "classes"}
     trainable = {w.path.split("/")[0] for w in model.trainable_weights}
     assert trainable == head
-    reference = keras.Model(source.inputs, source.layers[3].output)(x).numpy().mean(axis=(1, 2))
+    truncated = keras.Model(source.inputs, source.layers[3].output)
+    reference = truncated(x).numpy().mean(axis=(1, 2))
     np.testing.assert_allclose(shared(x).numpy(), reference, atol=1e-5)
 
 
@@ -41,7 +42,8 @@ def test_unfreeze_top_layers(source):
     model, shared = build_target_model(source, 3)
     assert not shared.trainable_weights
     count = unfreeze_top(shared, 1)  # only the top "features" dense layer
-    assert count == 2 and {w.path.split("/")[0] for w in shared.trainable_weights} == {"features"}
+    assert count == 2
+    assert {w.path.split("/")[0] for w in shared.trainable_weights} == {"features"}
     assert unfreeze_top(shared) == 6  # everything: 2 convs + dense, kernels and biases
 
 

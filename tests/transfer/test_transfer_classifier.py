@@ -59,3 +59,14 @@ def test_bad_labels_and_unfitted(digits):
         TransferClassifier(encoder).fit(digits.images[:5], np.zeros(4, int))
     with pytest.raises(ValueError, match="not fitted"):
         TransferClassifier(encoder).predict(digits.images[:5])
+
+
+def test_fits_under_two_replicas(digits, two_cpu_strategy):
+    from tfunsup.autoencoders import build_conv_encoder
+
+    encoder = build_conv_encoder((8, 8, 1), 4, filters=(4,))
+    classifier = TransferClassifier(encoder, head_epochs=1, fine_tune_epochs=1,
+                                    strategy=two_cpu_strategy, jit_compile=True, seed=0)
+    classifier.fit(digits.images[:128], digits.labels[:128])
+    assert classifier.model_.jit_compile is False  # XLA fails under MirroredStrategy on CPU
+    assert classifier.predict(digits.images[:5]).shape == (5,)

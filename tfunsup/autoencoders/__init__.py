@@ -5,9 +5,16 @@ dimensionality reduction."""
 from tfunsup.autoencoders.autoencoder import Autoencoder
 from tfunsup.autoencoders.autoencoder_estimator import AutoencoderEstimator
 from tfunsup.autoencoders.conv_autoencoder import (
-    build_conv_autoencoder, build_conv_decoder, build_conv_encoder)
+    build_conv_autoencoder,
+    build_conv_decoder,
+    build_conv_encoder,
+)
 from tfunsup.autoencoders.dense_autoencoder import (
-    build_autoencoder, build_dense_autoencoder, build_dense_decoder, build_dense_encoder)
+    build_autoencoder,
+    build_dense_autoencoder,
+    build_dense_decoder,
+    build_dense_encoder,
+)
 from tfunsup.autoencoders.losses import reconstruction_error
 from tfunsup.autoencoders.training import resolve_jit_compile
 

@@ -1,13 +1,19 @@
 """Autoencoder dimensionality reduction as a scikit-learn-style estimator."""
 
+from pathlib import Path
+
+import keras
 import numpy as np
 
 from tfunsup.autoencoders.autoencoder import Autoencoder
 from tfunsup.autoencoders.conv_autoencoder import build_conv_decoder, build_conv_encoder
 from tfunsup.autoencoders.dense_autoencoder import (
-    build_dense_decoder, build_dense_encoder, check_latent_dim, check_noise_stddev)
-from tfunsup.autoencoders.training import (
-    check_fit_params, resolve_jit_compile, training_callbacks)
+    build_dense_decoder,
+    build_dense_encoder,
+    check_latent_dim,
+    check_noise_stddev,
+)
+from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images
 from tfunsup.utils.export import export_atomically
@@ -123,8 +129,6 @@ class AutoencoderEstimator:
         jit_compile = resolve_jit_compile(self.jit_compile, strategy)
         # Op determinism switches XLA off, so only ask for it without XLA.
         set_seed(self.seed, deterministic=jit_compile is not True)
-        import keras
-
         with strategy.scope():
             encoder, decoder = self.build(images.shape[1:])
             model = Autoencoder(encoder, decoder, self.noise_stddev, seed=self.seed)
@@ -136,9 +140,9 @@ class AutoencoderEstimator:
         if validation_images is not None:
             validation = make_dataset(validation_images, batch_size=self.batch_size,
                                       autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, validation_data=validation, shuffle=False,
-                            callbacks=training_callbacks(self.backup_dir, self.callbacks),
-                            verbose=self.verbose)
+        history = model.fit(dataset, epochs=self.epochs, validation_data=validation,
+                            shuffle=False, verbose=self.verbose,
+                            callbacks=training_callbacks(self.backup_dir, self.callbacks))
         self.autoencoder_ = model
         self.encoder_ = encoder
         self.decoder_ = decoder
@@ -215,8 +219,6 @@ class AutoencoderEstimator:
         Raises:
             FileExistsError: a destination exists and `overwrite` is False.
         """
-        from pathlib import Path
-
         self._check_fitted()
         path = Path(path)
         targets = {"encoder": path / "encoder", "decoder": path / "decoder"}

@@ -4,14 +4,18 @@ import math
 
 import keras
 
-from tfunsup.autoencoders.dense_autoencoder import build_autoencoder, check_image_shape
-from tfunsup.autoencoders.dense_autoencoder import check_latent_dim
+from tfunsup.autoencoders.dense_autoencoder import (
+    build_autoencoder,
+    check_image_shape,
+    check_latent_dim,
+)
 
 
 def _check_filters(filters):
     filters = tuple(filters)
     if not filters or any(int(f) < 1 for f in filters):
-        raise ValueError(f"Expected filters: a non-empty tuple of ints >= 1. Received: filters={filters}")
+        raise ValueError(
+            f"Expected filters: a non-empty tuple of ints >= 1. Received: filters={filters}")
     return tuple(int(f) for f in filters)
 
 

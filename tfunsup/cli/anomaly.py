@@ -42,7 +42,8 @@ def _check_arguments(args):
     for name in ("latent_dim", "epochs", "batch_size"):
         check_positive("--" + name.replace("_", "-"), getattr(args, name))
     if not args.learning_rate > 0:
-        raise ValueError(f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
+        raise ValueError(
+            f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
     try:
         check_contamination(args.contamination)
     except ValueError:
@@ -100,8 +101,8 @@ def run(args):
             for c, d in result["detectors"].items()},
     }
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
-        save_score_histograms(result["scores"], test_labels, out.path / "score_histograms.png",
-                              result["auc_per_class"])
+        save_score_histograms(result["scores"], test_labels,
+                              out.path / "score_histograms.png", result["auc_per_class"])
         save_worst_reconstructed(data.images[test_index], result["scores"], test_labels,
                                  out.path / "worst_reconstructed.png")
         if args.export:

@@ -70,9 +70,11 @@ def _check_arguments(args):
     if args.n_clusters < 2:
         raise ValueError(f"Expected --n-clusters >= 2. Received: --n-clusters={args.n_clusters}")
     if not args.noise_stddev >= 0:
-        raise ValueError(f"Expected --noise-stddev >= 0. Received: --noise-stddev={args.noise_stddev}")
+        raise ValueError(
+            f"Expected --noise-stddev >= 0. Received: --noise-stddev={args.noise_stddev}")
     if not args.learning_rate > 0:
-        raise ValueError(f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
+        raise ValueError(
+            f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
     check_fraction("--held-out-fraction", args.held_out_fraction, high=0.5,
                    high_inclusive=True)
 
@@ -128,7 +130,8 @@ def run(args):
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
         spread = np.linspace(0, len(held_out_index) - 1, min(12, len(held_out_index)))
         shown = data.images[held_out_index[spread.astype(int)]]
-        save_reconstructions(shown, estimator.reconstruct(shown), out.path / "reconstructions.png")
+        save_reconstructions(shown, estimator.reconstruct(shown),
+                             out.path / "reconstructions.png")
         estimator.export(out.path)
         metrics["seconds"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)

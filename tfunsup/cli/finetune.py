@@ -103,7 +103,8 @@ def run(args):
         "latent_dim": args.latent_dim, "pretrain_epochs": args.pretrain_epochs,
         "seed": args.seed, "n_train": len(train_index), "n_test": len(test_index),
         "head_steps": args.head_steps, "fine_tune_steps": args.fine_tune_steps,
-        "pretrain_loss": pretrainer.history_["loss"][-1] if pretrainer.history_.get("loss") else None,
+        "pretrain_loss": (pretrainer.history_["loss"][-1]
+                          if pretrainer.history_.get("loss") else None),
         "pretrain_seconds": pretrain_seconds,
         "label_efficiency": result["label_efficiency"], "runs": result["runs"],
     }

@@ -1,11 +1,13 @@
 """Pretraining an encoder without labels, as a scikit-learn-style estimator."""
 
+import keras
+
 from tfunsup.autoencoders.autoencoder_estimator import ARCHITECTURES, AutoencoderEstimator
 from tfunsup.autoencoders.dense_autoencoder import check_latent_dim
-from tfunsup.autoencoders.training import (
-    check_fit_params, resolve_jit_compile, training_callbacks)
+from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images
+from tfunsup.pretraining.simclr import SimCLR
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 METHODS = ("simclr", "autoencoder")
@@ -94,7 +96,8 @@ class EncoderPretrainer:
         check_fit_params(epochs=self.epochs, batch_size=self.batch_size,
                          learning_rate=self.learning_rate)
         if not (isinstance(self.temperature, (int, float)) and self.temperature > 0):
-            raise ValueError(f"Expected temperature > 0. Received: temperature={self.temperature!r}")
+            raise ValueError(
+                f"Expected temperature > 0. Received: temperature={self.temperature!r}")
 
     def fit(self, images):
         """Pretrains a fresh encoder on `images` (no labels).
@@ -116,10 +119,6 @@ class EncoderPretrainer:
             self.model_ = autoencoder.autoencoder_
             self.history_ = autoencoder.history_
             return self
-        import keras
-
-        from tfunsup.pretraining.simclr import SimCLR
-
         strategy = get_strategy(self.strategy)
         jit_compile = resolve_jit_compile(self.jit_compile, strategy)
         set_seed(self.seed, deterministic=jit_compile is not True)
@@ -131,7 +130,8 @@ class EncoderPretrainer:
         dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
                                seed=self.seed, drop_remainder=len(images) > self.batch_size,
                                autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose, shuffle=False,
+        history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose,
+                            shuffle=False,
                             callbacks=training_callbacks(self.backup_dir, self.callbacks))
         self.encoder_ = encoder
         self.model_ = model

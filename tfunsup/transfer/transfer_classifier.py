@@ -1,9 +1,11 @@
 """Source -> target transfer as a scikit-learn-style classifier."""
 
+from pathlib import Path
+
+import keras
 import numpy as np
 
-from tfunsup.autoencoders.training import (
-    check_fit_params, resolve_jit_compile, training_callbacks)
+from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
 from tfunsup.transfer.target_model import build_target_model, set_trainable, unfreeze_top
@@ -89,8 +91,6 @@ class TransferClassifier:
                          fine_tune_learning_rate=self.fine_tune_learning_rate)
         check_fit_params(epochs=self.fine_tune_epochs)
         if self.scratch:
-            import keras
-
             if not isinstance(self.backbone, keras.Model):
                 raise ValueError("scratch=True needs a keras.Model backbone (its "
                                  f"architecture is re-initialised). Received: {self.backbone!r}")
@@ -108,8 +108,6 @@ class TransferClassifier:
         Raises:
             ValueError: bad parameters or data.
         """
-        import keras
-
         self._check_params()
         images = check_images(images, name="images")
         labels = check_labels(labels, len(images))
@@ -157,11 +155,9 @@ class TransferClassifier:
     def _fit_phase(self, model, dataset, epochs, name):
         if epochs == 0:
             return {}
-        from pathlib import Path
-
         backup = None if self.backup_dir is None else Path(self.backup_dir) / name
-        result = model.fit(dataset, epochs=epochs, verbose=self.verbose, shuffle=False,
-                           callbacks=training_callbacks(backup))
+        result = model.fit(dataset, epochs=epochs, verbose=self.verbose,
+                           shuffle=False, callbacks=training_callbacks(backup))
         return {k: [float(v) for v in vs] for k, vs in result.history.items()}
 
     def _checked(self, images):
