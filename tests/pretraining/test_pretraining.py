@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfunsup.data import load_dataset
 from tfunsup.pretraining import (
@@ -9,6 +10,7 @@ from tfunsup.pretraining import (
     label_efficiency,
     labeled_subset,
 )
+from tfunsup.utils.export import export_atomically
 
 
 @pytest.fixture(scope="module")
@@ -17,11 +19,15 @@ def digits():
 
 
 @pytest.mark.parametrize("method", ["simclr", "autoencoder"])
-def test_pretrainer_gives_an_encoder(method, digits):
+def test_pretrainer_gives_an_encoder(method, digits, tmp_path):
     pretrainer = EncoderPretrainer(method, "conv", 8, filters=(8, 16), epochs=2,
                                    batch_size=64, seed=0).fit(digits.images[:256])
     features = pretrainer.transform(digits.images[:10])
     assert features.shape == (10, 8)
+    path = export_atomically(pretrainer.encoder_, tmp_path / "encoder")
+    reloaded = tf.saved_model.load(str(path))
+    np.testing.assert_allclose(reloaded.serve(tf.constant(digits.images[:10])).numpy(),
+                               features, atol=1e-5)
     assert len(pretrainer.history_["loss"]) == 2
     assert np.all(np.isfinite(pretrainer.history_["loss"]))
     with pytest.raises(ValueError, match="as in fit"):
