@@ -37,7 +37,9 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
               a Keras `model.export()`); an `image_spec.json` beside
               `saved_model.pb` sets its input size and framing;
             - `"keras:<ApplicationName>"`, e.g. `"keras:MobileNetV3Small"`;
-            - an in-memory `keras.Model` mapping images to features.
+            - an in-memory `keras.Model` mapping images to features. It is
+              used as is (weights shared, not copied) and its `trainable`
+              flag is set to `trainable`; clone it first to keep it apart.
         trainable: whether the backbone's weights are trained (fine-tuning).
         image_size: `(height, width)` of the input; None takes the spec's own
             (from `image_spec.json` or the traced signature), else 224x224.
