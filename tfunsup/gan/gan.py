@@ -1,0 +1,281 @@
+"""The GAN training objective as one Keras model: standard (non-saturating) GAN
+or WGAN-GP, with a `train_step` that `fit` runs (optionally XLA-compiled)."""
+
+import random
+import warnings
+
+import keras
+import tensorflow as tf
+
+from tfunsup.gan import losses
+
+OBJECTIVES = ("gan", "wgan-gp")
+
+
+def default_optimizers(objective):
+    """`(d_optimizer, g_optimizer)` of the papers' settings.
+
+    DCGAN: Adam(2e-4, beta_1=0.5) for both. WGAN-GP: Adam(1e-4, beta_1=0.0,
+    beta_2=0.9) for both (Gulrajani et al. 2017, Algorithm 1).
+    """
+    if objective == "wgan-gp":
+        return (keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
+                keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9))
+    return (keras.optimizers.Adam(2e-4, beta_1=0.5),
+            keras.optimizers.Adam(2e-4, beta_1=0.5))
+
+
+@keras.saving.register_keras_serializable(package="tfunsup")
+class GAN(keras.Model):
+    """A generator and a discriminator (critic) trained against each other.
+
+    Each `train_step` (one batch of real images) makes `n_critic`
+    discriminator updates and one generator update, each with its own
+    `tf.GradientTape`:
+
+    - `objective="gan"`: the standard GAN with the non-saturating generator
+      loss,
+
+      .. math::
+          \\max_D \\; \\mathbb{E}_x[\\log \\sigma(D(x))]
+              + \\mathbb{E}_z[\\log(1 - \\sigma(D(G(z))))], \\qquad
+          \\max_G \\; \\mathbb{E}_z[\\log \\sigma(D(G(z)))].
+
+    - `objective="wgan-gp"`: the Wasserstein critic with gradient penalty,
+
+      .. math::
+          \\min_C \\; \\mathbb{E}_z[C(G(z))] - \\mathbb{E}_x[C(x)]
+              + \\lambda \\, \\mathbb{E}_{\\hat x}[(\\|\\nabla_{\\hat x} C(\\hat x)\\|_2 - 1)^2],
+          \\qquad \\min_G \\; -\\mathbb{E}_z[C(G(z))],
+
+      with `x_hat = x + u (G(z) - x)`, `u ~ U[0, 1]` per sample, and a
+      numerically safe norm (see `tfunsup.gan.losses.safe_norm`).
+
+    With `n_critic > 1` the batch is split into `n_critic` interleaved
+    sub-batches (`images[i::n_critic]`), one fresh real sub-batch per critic
+    update as in Algorithm 1 of Gulrajani et al.; feed batches of
+    `n_critic * batch_size` images.
+
+    Latent vectors are drawn from N(0, I) with stateless random ops seeded by
+    `seed`, the generator's step counter and the replica id, so a run repeats
+    exactly, resumes from a backup with the same noise stream, and each
+    replica of a `tf.distribute.Strategy` gets different latents.
+
+    Build and compile it under the strategy's scope. Losses are divided by the
+    number of replicas before the gradients are taken (gradients are summed
+    across replicas), while the logged losses are the per-batch means.
+
+    Args:
+        generator: `keras.Model` from latents `(batch, latent_dim)` to images
+            `(batch, height, width, channels)` in [0, 1], e.g.
+            `build_generator`.
+        discriminator: `keras.Model` from images to `(batch, 1)` logits or
+            critic scores, e.g. `build_discriminator`. No batch norm for
+            WGAN-GP (the penalty is per sample).
+        objective: `"gan"` or `"wgan-gp"`.
+        n_critic: int >= 1. Discriminator updates per generator update;
+            default 1 for `"gan"`, 5 for `"wgan-gp"`.
+        gp_weight: float >= 0. Gradient-penalty weight lambda (WGAN-GP only).
+        seed: int seed of the latent and interpolation noise; None picks one.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Example:
+
+    ```python
+    gan = GAN(build_generator((28, 28, 1), 64), build_discriminator((28, 28, 1)))
+    gan.compile()
+    gan.fit(make_dataset(images, batch_size=64, shuffle=True), epochs=10)
+    samples = gan.generate(16)
+    ```
+
+    Reference:
+        Goodfellow et al. Generative Adversarial Nets. NeurIPS 2014.
+        Radford, Metz, Chintala. Unsupervised Representation Learning with
+        Deep Convolutional Generative Adversarial Networks. ICLR 2016.
+        Gulrajani et al. Improved Training of Wasserstein GANs. NeurIPS 2017.
+    """
+
+    def __init__(self, generator, discriminator, objective="gan", n_critic=None,
+                 gp_weight=10.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"Expected objective in {OBJECTIVES}. Received: objective={objective!r}")
+        if n_critic is None:
+            n_critic = 5 if objective == "wgan-gp" else 1
+        if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+            raise ValueError(f"Expected n_critic >= 1. Received: n_critic={n_critic!r}")
+        if gp_weight < 0:
+            raise ValueError(f"Expected gp_weight >= 0. Received: gp_weight={gp_weight}")
+        if len(generator.inputs) != 1 or len(generator.inputs[0].shape) != 2:
+            raise ValueError(
+                "Expected a generator with one input of shape (batch, latent_dim). "
+                f"Received inputs: {[tuple(i.shape) for i in generator.inputs]}")
+        image_shape = tuple(generator.outputs[0].shape[1:])
+        critic_shape = tuple(discriminator.inputs[0].shape[1:])
+        if image_shape != critic_shape:
+            raise ValueError(
+                f"The generator makes images of shape {image_shape} but the "
+                f"discriminator takes {critic_shape}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.objective = objective
+        self.n_critic = n_critic
+        self.gp_weight = float(gp_weight)
+        self.seed = int(seed) if seed is not None else random.randrange(2**31)
+        self.latent_dim = int(generator.inputs[0].shape[-1])
+        self.image_shape = image_shape
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.gp_tracker = keras.metrics.Mean(name="gradient_penalty")
+        self.d_optimizer = None
+        self.g_optimizer = None
+        self.built = True
+
+    @property
+    def metrics(self):
+        trackers = [self.d_loss_tracker, self.g_loss_tracker]
+        if self.objective == "wgan-gp":
+            trackers.append(self.gp_tracker)
+        return trackers
+
+    def compile(self, d_optimizer=None, g_optimizer=None, jit_compile="auto", **kwargs):
+        """Sets the two optimizers and builds them (call under the strategy scope).
+
+        Args:
+            d_optimizer: `keras.optimizers.Optimizer` of the discriminator;
+                default `default_optimizers(objective)[0]`.
+            g_optimizer: `keras.optimizers.Optimizer` of the generator.
+            jit_compile: `True`, `False` or `"auto"` (Keras: XLA on a single
+                GPU/TPU, off on CPU-only machines and under a distribution
+                strategy). `True` under a multi-replica strategy on CPU
+                devices falls back to `False` with a warning (XLA then fails
+                to place the replicas' variables).
+            **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`).
+        """
+        strategy = tf.distribute.get_strategy()
+        if (jit_compile is True and strategy.num_replicas_in_sync > 1
+                and not tf.config.list_logical_devices("GPU")):
+            warnings.warn("jit_compile=True is not supported under a multi-replica "
+                          "strategy on CPU; proceeding with jit_compile=False.", stacklevel=2)
+            jit_compile = False
+        super().compile(jit_compile=jit_compile, **kwargs)
+        default_d, default_g = (None, None)
+        if d_optimizer is None or g_optimizer is None:
+            default_d, default_g = default_optimizers(self.objective)
+        self.d_optimizer = d_optimizer if d_optimizer is not None else default_d
+        self.g_optimizer = g_optimizer if g_optimizer is not None else default_g
+        if self.d_optimizer is self.g_optimizer:
+            raise ValueError("Pass two different optimizer objects for d_optimizer and g_optimizer.")
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+
+    def call(self, latents, training=False):
+        """Images `(batch, height, width, channels)` from latents `(batch, latent_dim)`."""
+        return self.generator(latents, training=training)
+
+    def generate(self, n, seed=0, batch_size=500):
+        """`n` images from fixed N(0, I) latents (inference-mode generator).
+
+        Args:
+            n: int >= 1.
+            seed: int seed of the latents.
+            batch_size: images generated per call.
+
+        Returns:
+            float32 numpy array `(n, height, width, channels)` in [0, 1].
+        """
+        latents = sample_latents(n, self.latent_dim, seed)
+        return self.generator.predict(latents, batch_size=batch_size, verbose=0)
+
+    # -- train step ---------------------------------------------------------
+
+    def _seed(self, salt):
+        context = tf.distribute.get_replica_context()
+        replica = context.replica_id_in_sync_group if context is not None else 0
+        step = tf.cast(self.g_optimizer.iterations, tf.int64)
+        return tf.stack([tf.constant(self.seed, tf.int64) * 1024 + salt,
+                         step * 4096 + tf.cast(replica, tf.int64)])
+
+    def _latents(self, batch_size, salt):
+        return tf.random.stateless_normal((batch_size, self.latent_dim), self._seed(salt))
+
+    def _critic_update(self, real, salt):
+        """One discriminator / critic update on `real`; returns (loss, penalty)."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        batch = tf.shape(real)[0]
+        fake = self.generator(self._latents(batch, salt), training=True)
+        if self.objective == "gan":
+            with tf.GradientTape() as tape:
+                logits = self.discriminator(tf.concat([real, fake], 0), training=True)
+                loss = losses.discriminator_loss(logits[:batch], logits[batch:])
+                scaled = loss / replicas
+            penalty = tf.constant(0.0)
+        else:
+            alpha = tf.random.stateless_uniform((batch,), self._seed(salt + 512))
+            interpolates = losses.interpolate(real, fake, alpha)
+            with tf.GradientTape() as tape:
+                with tf.GradientTape() as penalty_tape:
+                    penalty_tape.watch(interpolates)
+                    scores = self.discriminator(
+                        tf.concat([real, fake, interpolates], 0), training=True)
+                    interpolate_scores = tf.reduce_sum(scores[2 * batch:])
+                gradients = penalty_tape.gradient(interpolate_scores, interpolates)
+                penalty = losses.gradient_penalty(gradients)
+                loss = losses.wasserstein_critic_loss(scores[:batch], scores[batch:2 * batch])
+                scaled = (loss + self.gp_weight * penalty) / replicas
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return loss, penalty
+
+    def _generator_update(self, batch_size):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._latents(batch_size, 256), training=True)
+            scores = self.discriminator(fake, training=True)
+            if self.objective == "gan":
+                loss = losses.generator_loss(scores)
+            else:
+                loss = losses.wasserstein_generator_loss(scores)
+            scaled = loss / replicas
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return loss
+
+    def train_step(self, data):
+        real = data[0] if isinstance(data, (tuple, list)) else data
+        real = tf.cast(real, tf.float32)
+        for i in range(self.n_critic):
+            chunk = real[i::self.n_critic] if self.n_critic > 1 else real
+            d_loss, penalty = self._critic_update(chunk, salt=i)
+        g_loss = self._generator_update(tf.shape(chunk)[0])
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
+        if self.objective == "wgan-gp":
+            self.gp_tracker.update_state(penalty)
+        return {m.name: m.result() for m in self.metrics}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "objective": self.objective,
+            "n_critic": self.n_critic,
+            "gp_weight": self.gp_weight,
+            "seed": self.seed,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
+        return cls(**config)
+
+
+def sample_latents(n, latent_dim, seed=0):
+    """`n` latent vectors from N(0, I), float32 `(n, latent_dim)`, repeatable by `seed`."""
+    import numpy as np
+
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype("float32")

@@ -1,0 +1,140 @@
+"""DCGAN-style generator and discriminator builders (architecture only, no loss)."""
+
+import keras
+
+# Smallest feature map the generator starts from / the discriminator ends at.
+_MIN_BASE_SIZE = 4
+_MAX_STAGES = 4
+
+
+def _check_image_shape(image_shape):
+    shape = tuple(image_shape)
+    if len(shape) != 3 or any(not isinstance(d, int) or d < 1 for d in shape):
+        raise ValueError(
+            "Expected image_shape `(height, width, channels)` of positive ints. "
+            f"Received: image_shape={image_shape}")
+    if shape[2] not in (1, 3):
+        raise ValueError(f"Expected 1 or 3 channels. Received: image_shape={image_shape}")
+    return shape
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"Expected {name} >= 1. Received: {name}={value!r}")
+
+
+def upsampling_stages(image_shape):
+    """Number of stride-2 stages between the base feature map and the image.
+
+    Height and width are halved while both stay even and the result stays
+    >= 4 (28 -> 14 -> 7: 2 stages; 32 -> 16 -> 8 -> 4: 3 stages), at most 4.
+
+    Args:
+        image_shape: `(height, width, channels)`.
+
+    Returns:
+        int in [0, 4].
+    """
+    height, width, _ = _check_image_shape(image_shape)
+    stages = 0
+    while (stages < _MAX_STAGES and height % 2 == 0 and width % 2 == 0
+           and min(height, width) // 2 >= _MIN_BASE_SIZE):
+        height, width, stages = height // 2, width // 2, stages + 1
+    return stages
+
+
+def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=64, name="generator"):
+    """Builds a DCGAN generator from latent vectors to images.
+
+    Dense projection to a small feature map, then stride-2 transposed
+    convolutions with batch norm and ReLU, each halving the filters; the last
+    transposed convolution outputs the image through a sigmoid. For 28x28:
+    `latent -> 7x7x(2*width) -> 14x14x(width) -> 28x28xC`.
+
+    Args:
+        image_shape: `(height, width, channels)` of the images, channels 1 or 3.
+        latent_dim: int >= 1. Size of the latent vectors.
+        width: int >= 1. Filters of the last hidden stage (doubling towards
+            the dense projection).
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with input `"latents"` float32
+        `(batch, latent_dim)` and output float32 `(batch, height, width,
+        channels)` in [0, 1].
+
+    Raises:
+        ValueError: on a bad `image_shape`, `latent_dim` or `width`.
+
+    Reference:
+        Radford, Metz, Chintala. Unsupervised Representation Learning with
+        Deep Convolutional Generative Adversarial Networks. ICLR 2016.
+    """
+    height, image_width, channels = _check_image_shape(image_shape)
+    _check_positive("latent_dim", latent_dim)
+    _check_positive("width", width)
+    stages = upsampling_stages(image_shape)
+    base_h, base_w = height >> stages, image_width >> stages
+    filters = width * 2 ** max(stages - 1, 0)
+
+    latents = keras.Input(shape=(latent_dim,), name="latents")
+    x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project")(latents)
+    x = keras.layers.BatchNormalization(name="project_bn")(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.Reshape((base_h, base_w, filters))(x)
+    for stage in range(stages - 1):
+        filters //= 2
+        x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                         use_bias=False, name=f"up{stage + 1}")(x)
+        x = keras.layers.BatchNormalization(name=f"up{stage + 1}_bn")(x)
+        x = keras.layers.ReLU()(x)
+    if stages > 0:
+        out = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
+                                           activation="sigmoid", name=f"up{stages}")(x)
+    else:
+        out = keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid",
+                                  name="to_image")(x)
+    images = keras.layers.Identity(name="images")(out)
+    return keras.Model(latents, images, name=name)
+
+
+def build_discriminator(image_shape=(28, 28, 1), width=64, dropout=0.0, name="discriminator"):
+    """Builds a DCGAN discriminator (or WGAN critic) from images to one logit.
+
+    Stride-2 convolutions with leaky ReLU (slope 0.2), doubling the filters,
+    then a dense layer to one unnormalised score. No batch norm, so it also
+    serves as a WGAN-GP critic (the gradient penalty is per sample).
+
+    Args:
+        image_shape: `(height, width, channels)` of the images.
+        width: int >= 1. Filters of the first convolution.
+        dropout: float in [0, 1). Dropout after each convolution.
+        name: model name.
+
+    Returns:
+        A functional `keras.Model` with input `"images"` float32 `(batch,
+        height, width, channels)` in [0, 1] (rescaled to [-1, 1] inside) and
+        output float32 `(batch, 1)` logits.
+
+    Raises:
+        ValueError: on a bad `image_shape`, `width` or `dropout`.
+    """
+    image_shape = _check_image_shape(image_shape)
+    _check_positive("width", width)
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"Expected dropout in [0, 1). Received: dropout={dropout}")
+    stages = max(upsampling_stages(image_shape), 1)
+
+    images = keras.Input(shape=image_shape, name="images")
+    x = keras.layers.Rescaling(2.0, offset=-1.0)(images)
+    filters = width
+    for stage in range(stages):
+        x = keras.layers.Conv2D(filters, 4, strides=2, padding="same",
+                                name=f"down{stage + 1}")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout)(x)
+        filters *= 2
+    x = keras.layers.Flatten()(x)
+    logits = keras.layers.Dense(1, name="logits")(x)
+    return keras.Model(images, logits, name=name)

@@ -1,0 +1,120 @@
+"""Train a DCGAN / WGAN-GP on in-memory images: checks, networks, strategy,
+`tf.data`, callbacks (samples, backup, NaN guard) and `fit` in one call."""
+
+import keras
+import numpy as np
+
+from tfunsup.data import check_images, make_dataset
+from tfunsup.gan.gan import GAN, OBJECTIVES, sample_latents
+from tfunsup.gan.networks import build_discriminator, build_generator
+from tfunsup.gan.sample_grid import SampleGrid
+from tfunsup.utils.reproducibility import get_strategy, set_seed
+
+
+def _check_int(name, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"Expected {name} >= {minimum}. Received: {name}={value!r}")
+
+
+def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epochs=1,
+                        batch_size=64, n_critic=None):
+    """Validates `train_gan` arguments before any work starts.
+
+    Returns:
+        `(images, n_critic)`: float32 `(n, height, width, channels)` images and
+        the resolved number of critic updates per generator update.
+
+    Raises:
+        ValueError: naming the offending argument and value.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"Expected objective in {OBJECTIVES}. Received: objective={objective!r}")
+    _check_int("latent_dim", latent_dim)
+    _check_int("width", width)
+    _check_int("epochs", epochs)
+    _check_int("batch_size", batch_size)
+    if n_critic is None:
+        n_critic = 5 if objective == "wgan-gp" else 1
+    _check_int("n_critic", n_critic)
+    images = check_images(images)
+    if batch_size * n_critic > len(images):
+        detail = f" x n_critic={n_critic}" if n_critic > 1 else ""
+        raise ValueError(
+            f"Expected batch_size{detail} <= the number of images ({len(images)}). "
+            f"Received: batch_size={batch_size}")
+    return images, n_critic
+
+
+def train_gan(images, *, objective="gan", latent_dim=64, width=32, epochs=20, batch_size=64,
+              n_critic=None, gp_weight=10.0, d_optimizer=None, g_optimizer=None, seed=0,
+              strategy=None, jit_compile="auto", backup_dir=None, sample_dir=None,
+              grid_latents=None, callbacks=None, verbose=0):
+    """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
+
+    Builds `build_generator` / `build_discriminator` for the images' shape
+    and a `GAN` under `strategy`, then fits it on a shuffled `tf.data`
+    pipeline of batches of `batch_size * n_critic` images (the last partial
+    batch is dropped), with `TerminateOnNaN`, a `SampleGrid` of 64 fixed
+    latents, and `BackupAndRestore` when `backup_dir` is given: a run
+    interrupted after some epochs continues from the last finished epoch when
+    called again with the same arguments (the backup is deleted when training
+    completes).
+
+    Args:
+        images: float32 array `(n, height, width, channels)` in [0, 1]
+            (rank 3 is taken as grayscale).
+        objective: `"gan"` (non-saturating DCGAN) or `"wgan-gp"`.
+        latent_dim: int >= 1. Size of the latent vectors.
+        width: int >= 1. Network width (see `build_generator`).
+        epochs: int >= 1. Passes over the images.
+        batch_size: int >= 1. Images per discriminator update;
+            `batch_size * n_critic` must not exceed the number of images.
+        n_critic: discriminator updates per generator update (default 1 for
+            `"gan"`, 5 for `"wgan-gp"`).
+        gp_weight: gradient-penalty weight (WGAN-GP).
+        d_optimizer, g_optimizer: optimizers, default `default_optimizers`.
+        seed: int; makes a run repeatable on CPU (weights, shuffling, latents),
+            with TensorFlow op determinism on unless `jit_compile=True`.
+            None: not repeatable.
+        strategy: `tf.distribute.Strategy`; default the current one.
+        jit_compile: XLA for the train step: `True`, `False`, or `"auto"`
+            (on a single GPU; off on CPU, where XLA measured slower).
+        backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
+        sample_dir: folder for the per-epoch sample-grid PNGs, or None.
+        grid_latents: float32 `(n, latent_dim)` latents of the sample grid;
+            default 64 from `sample_latents(64, latent_dim, seed)`.
+        callbacks: more Keras callbacks.
+        verbose: Keras `fit` verbosity.
+
+    Returns:
+        `(gan, history)`: the trained `GAN` and the `fit` history dict (lists
+        of per-epoch `d_loss`, `g_loss` and, for WGAN-GP, `gradient_penalty`).
+        `gan.sample_grid` is the `SampleGrid` callback (its `grids`).
+
+    Raises:
+        ValueError: before training, on images not in [0, 1] or of a wrong
+            rank, `latent_dim < 1`, a batch larger than the data, etc.
+    """
+    images, n_critic = check_gan_arguments(
+        images, objective=objective, latent_dim=latent_dim, width=width, epochs=epochs,
+        batch_size=batch_size, n_critic=n_critic)
+    set_seed(seed, deterministic=jit_compile is not True)
+    strategy = get_strategy(strategy)
+    with strategy.scope():
+        generator = build_generator(images.shape[1:], latent_dim, width)
+        discriminator = build_discriminator(images.shape[1:], width)
+        gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
+                  gp_weight=gp_weight, seed=seed)
+        gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile)
+    dataset = make_dataset(images, batch_size=batch_size * n_critic, shuffle=True, seed=seed,
+                           drop_remainder=True, autotune=False)
+    latents = grid_latents if grid_latents is not None else sample_latents(
+        64, latent_dim, seed or 0)
+    grid = SampleGrid(latents, sample_dir)
+    all_callbacks = [keras.callbacks.TerminateOnNaN(), grid]
+    if backup_dir is not None:
+        all_callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+    all_callbacks += list(callbacks or [])
+    history = gan.fit(dataset, epochs=epochs, callbacks=all_callbacks, verbose=verbose)
+    gan.sample_grid = grid
+    return gan, history.history
