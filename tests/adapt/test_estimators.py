@@ -9,7 +9,7 @@ import tensorflow as tf
 from tfunsup.adapt import DANN, SHOT, SourceOnly
 from tfunsup.data import load_dataset
 
-SMALL = dict(epochs=1, batch_size=32, seed=0)
+SMALL = {"epochs": 1, "batch_size": 32, "seed": 0}
 APPLICATION = "keras:VGG16"  # the quickest application to build and trace here
 METHODS = {
     "source-only": lambda **kw: SourceOnly(**{**SMALL, **kw}),

@@ -108,3 +108,25 @@ def test_refuses_to_overwrite(two_runs, npz_domains, capsys):
     assert _run(npz_domains, "target.npz", out) == 2
     assert "--overwrite" in _one_line_error(capsys)
     assert (out / "metrics.json").read_text() == before
+
+
+@pytest.mark.large
+def test_default_run_shot_reaches_090_on_digits(tmp_path):
+    """The real defaults (MNIST-5k -> all 1,797 digits, seed 0, 10 epochs of
+    source training, 10 of SHOT); DANN's number is in the README (its run
+    does not fit the test budget)."""
+    import tensorflow as tf
+
+    out = tmp_path / "adapt"
+    assert main(["adapt", "--method", "shot", "--embedding", "pca", "--out", str(out),
+                 "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
+        "mnist-5k", "digits", 1797)
+    assert metrics["results"]["shot"] >= 0.90
+    assert metrics["results"]["shot"] > metrics["results"]["source-only"] + 0.05
+    # The exported adapted model reproduces the run's predictions.
+    reloaded = tf.saved_model.load(str(out / "models" / "shot"))
+    digits = load_dataset("digits")
+    served = reloaded.serve(tf.constant(digits.images)).numpy().argmax(axis=1)
+    np.testing.assert_array_equal(served, _predictions(out)["shot"])

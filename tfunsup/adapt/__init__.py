@@ -19,5 +19,5 @@ from tfunsup.adapt.shot import SHOT
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly
 
-__all__ = ["DANN", "DANNModel", "SHOT", "SHOTModel", "SourceOnly", "cluster_pseudo_labels",
+__all__ = ["DANN", "SHOT", "DANNModel", "SHOTModel", "SourceOnly", "cluster_pseudo_labels",
            "dann_lambda", "diversity", "entropy", "information_maximization_loss"]

@@ -48,7 +48,8 @@ class DANN(BaseAdapter):
     def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
                  bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
                  beta_1=0.5, label_smoothing=0.1, augment=True, discriminator_units=256,
-                 discriminator_dropout=0.5, gamma=10.0, jit_compile="auto", seed=None, strategy=None, verbose=0):
+                 discriminator_dropout=0.5, gamma=10.0, jit_compile="auto", seed=None,
+                 strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec
         self.weights = weights

@@ -7,7 +7,7 @@ import time
 from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
 
 METHODS = ("source-only", "dann", "shot")
-EMBEDDING_SAMPLES = 400  # per domain in the feature plot
+EMBEDDING_SAMPLES = 300  # per domain in the feature plot
 
 
 def add_parser(subparsers):
@@ -95,9 +95,10 @@ def run(args):
     check_source(source.images, source.labels)
     check_target(target.images)
     methods = METHODS if args.method == "all" else (args.method,)
-    common = dict(backbone=args.backbone, weights=None if args.weights == "none" else "imagenet",
-                  epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                  verbose=0 if args.quiet else 1)
+    common = {"backbone": args.backbone,
+              "weights": None if args.weights == "none" else "imagenet",
+              "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+              "verbose": 0 if args.quiet else 1}
     unlabeled_target = target.images  # the target labels never reach fit
     estimators, seconds = {}, {}
 
