@@ -27,8 +27,8 @@
 #
 # The target labels are loaded only to *score* at the end.
 #
-# **How long.** About 2–3 minutes on a 2-core CPU with the full budget; seconds
-# on a Colab GPU. In CI it runs in a small-budget mode
+# **How long.** About 1.5 minutes on a 2-core CPU with the full budget (it then
+# reproduces the README's numbers: 0.868, 0.916, 0.971); less on a Colab GPU. In CI it runs in a small-budget mode
 # (`TFUNSUP_NOTEBOOK_BUDGET=small`) on subsets with one epoch, so its numbers
 # there mean nothing.
 #
