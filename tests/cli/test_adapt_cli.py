@@ -111,22 +111,25 @@ def test_refuses_to_overwrite(two_runs, npz_domains, capsys):
 
 
 @pytest.mark.large
-def test_default_run_shot_reaches_090_on_digits(tmp_path):
-    """The real defaults (MNIST-5k -> all 1,797 digits, seed 0, 10 epochs of
-    source training, 10 of SHOT); DANN's number is in the README (its run
-    does not fit the test budget)."""
+def test_default_run_meets_the_acceptance_numbers(tmp_path):
+    """The real defaults (MNIST-5k -> all 1,797 digits, --method all, seed 0,
+    10 epochs each, 10 of SHOT), with a PCA plot instead of t-SNE to save
+    time (the plot does not touch training)."""
     import tensorflow as tf
 
     out = tmp_path / "adapt"
-    assert main(["adapt", "--method", "shot", "--embedding", "pca", "--out", str(out),
-                 "--quiet"]) == 0
+    assert main(["adapt", "--embedding", "pca", "--out", str(out), "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
         "mnist-5k", "digits", 1797)
-    assert metrics["results"]["shot"] >= 0.90
-    assert metrics["results"]["shot"] > metrics["results"]["source-only"] + 0.05
-    # The exported adapted model reproduces the run's predictions.
-    reloaded = tf.saved_model.load(str(out / "models" / "shot"))
-    digits = load_dataset("digits")
-    served = reloaded.serve(tf.constant(digits.images)).numpy().argmax(axis=1)
-    np.testing.assert_array_equal(served, _predictions(out)["shot"])
+    results = metrics["results"]
+    assert max(results.values()) >= 0.90
+    assert results["dann"] > results["source-only"]
+    assert results["shot"] > results["source-only"]
+    # The exported models reproduce the run's predictions on the digits.
+    digits = tf.constant(load_dataset("digits").images)
+    predictions = _predictions(out)
+    for method in ("source-only", "dann", "shot"):
+        reloaded = tf.saved_model.load(str(out / "models" / method))
+        served = reloaded.serve(digits).numpy().argmax(axis=1)
+        np.testing.assert_array_equal(served, predictions[method])
