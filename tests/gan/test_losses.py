@@ -95,8 +95,8 @@ def test_gradient_penalty_of_linear_critic():
     x = tf.random.stateless_uniform((6, 4, 4, 1), seed=(1, 2))
     with tf.GradientTape() as tape:
         tape.watch(x)
-        scores = tf.reduce_sum(x * w, axis=[1, 2, 3])
-    penalty = losses.gradient_penalty(tape.gradient(tf.reduce_sum(scores), x))
+        total = tf.reduce_sum(tf.reduce_sum(x * w, axis=[1, 2, 3]))
+    penalty = losses.gradient_penalty(tape.gradient(total, x))
     assert float(penalty) == pytest.approx(1.0, abs=1e-5)
 
 
