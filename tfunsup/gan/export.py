@@ -18,7 +18,8 @@ def export_generator(generator, path, overwrite=False):
     Reload it with `obj = tf.saved_model.load(path); obj.serve(latents)`.
 
     Args:
-        generator: the generator `keras.Model`, or a `GAN` (its generator).
+        generator: the generator `keras.Model`, or a `GAN` (its `sampler()`:
+            the weight-averaged generator when it keeps one).
         path: destination folder.
         overwrite: replace an existing `path`.
 
@@ -28,7 +29,8 @@ def export_generator(generator, path, overwrite=False):
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
     """
-    generator = getattr(generator, "generator", generator)
+    if hasattr(generator, "sampler"):
+        generator = generator.sampler()
     if not isinstance(generator, keras.Model):
         raise ValueError(f"Expected a keras.Model generator or a GAN. Received: {generator!r}")
     path = Path(path)

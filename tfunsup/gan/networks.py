@@ -43,19 +43,20 @@ def upsampling_stages(image_shape):
     return stages
 
 
-def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=64, name="generator"):
+def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, name="generator"):
     """Builds a DCGAN generator from latent vectors to images.
 
-    Dense projection to a small feature map, then stride-2 transposed
-    convolutions with batch norm and ReLU, each halving the filters; the last
-    transposed convolution outputs the image through a sigmoid. For 28x28:
-    `latent -> 7x7x(2*width) -> 14x14x(width) -> 28x28xC`.
+    A dense projection to a small feature map, a stride-1 transposed
+    convolution at that size, then stride-2 transposed convolutions halving
+    the filters, each followed by batch norm and leaky ReLU; the last
+    transposed convolution outputs the image through a sigmoid. For 28x28
+    with `width=16`: `latent -> 7x7x64 -> 7x7x32 -> 14x14x16 -> 28x28xC`.
 
     Args:
         image_shape: `(height, width, channels)` of the images, channels 1 or 3.
         latent_dim: int >= 1. Size of the latent vectors.
-        width: int >= 1. Filters of the last hidden stage (doubling towards
-            the dense projection).
+        width: int >= 1. Filters of the last hidden layer (doubling towards
+            the projection).
         name: model name.
 
     Returns:
@@ -75,40 +76,39 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=64, name="gene
     _check_positive("width", width)
     stages = upsampling_stages(image_shape)
     base_h, base_w = height >> stages, image_width >> stages
-    filters = width * 2 ** max(stages - 1, 0)
+    filters = width * 2 ** max(stages, 1)
 
     latents = keras.Input(shape=(latent_dim,), name="latents")
     x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project")(latents)
     x = keras.layers.BatchNormalization(name="project_bn")(x)
-    x = keras.layers.ReLU()(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.Reshape((base_h, base_w, filters))(x)
-    for stage in range(stages - 1):
+    for stage in range(stages):
         filters //= 2
-        x = keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
-                                         use_bias=False, name=f"up{stage + 1}")(x)
-        x = keras.layers.BatchNormalization(name=f"up{stage + 1}_bn")(x)
-        x = keras.layers.ReLU()(x)
-    if stages > 0:
-        out = keras.layers.Conv2DTranspose(channels, 4, strides=2, padding="same",
-                                           activation="sigmoid", name=f"up{stages}")(x)
-    else:
-        out = keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid",
-                                  name="to_image")(x)
+        strides = 1 if stage == 0 else 2
+        x = keras.layers.Conv2DTranspose(filters, 4, strides=strides, padding="same",
+                                         use_bias=False, name=f"up{stage}")(x)
+        x = keras.layers.BatchNormalization(name=f"up{stage}_bn")(x)
+        x = keras.layers.LeakyReLU(0.2)(x)
+    out = keras.layers.Conv2DTranspose(channels, 4, strides=2 if stages else 1, padding="same",
+                                       activation="sigmoid", name="to_image")(x)
     images = keras.layers.Identity(name="images")(out)
     return keras.Model(latents, images, name=name)
 
 
-def build_discriminator(image_shape=(28, 28, 1), width=64, dropout=0.0, name="discriminator"):
+def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, name="discriminator"):
     """Builds a DCGAN discriminator (or WGAN critic) from images to one logit.
 
     Stride-2 convolutions with leaky ReLU (slope 0.2), doubling the filters,
-    then a dense layer to one unnormalised score. No batch norm, so it also
-    serves as a WGAN-GP critic (the gradient penalty is per sample).
+    one more stride-2 3x3 convolution, then a dense layer to one unnormalised
+    score. No batch norm, so it also serves as a WGAN-GP critic (the gradient
+    penalty is per sample). For 28x28 with `width=32`:
+    `28x28xC -> 14x14x32 -> 7x7x64 -> 4x4x128 -> 1`.
 
     Args:
         image_shape: `(height, width, channels)` of the images.
         width: int >= 1. Filters of the first convolution.
-        dropout: float in [0, 1). Dropout after each convolution.
+        dropout: float in [0, 1). Dropout after each 4x4 convolution.
         name: model name.
 
     Returns:
@@ -135,6 +135,8 @@ def build_discriminator(image_shape=(28, 28, 1), width=64, dropout=0.0, name="di
         if dropout:
             x = keras.layers.Dropout(dropout)(x)
         filters *= 2
+    x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"down{stages + 1}")(x)
+    x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.Flatten()(x)
     logits = keras.layers.Dense(1, name="logits")(x)
     return keras.Model(images, logits, name=name)

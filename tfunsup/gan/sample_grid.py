@@ -9,6 +9,9 @@ import numpy as np
 class SampleGrid(keras.callbacks.Callback):
     """Generates images from the same latent vectors after each epoch.
 
+    Uses the model's `sampler()` (the weight-averaged generator of a `GAN`
+    with `ema_decay`), else its `generator`.
+
     Fixed latents make the grids comparable across epochs (and across a
     resumed run). Each grid is kept in `grids` and, with a `directory`,
     written as `samples_epoch_{epoch:03d}.png` (epochs counted from 1).
@@ -39,7 +42,7 @@ class SampleGrid(keras.callbacks.Callback):
         last = self.params.get("epochs") if self.params else None
         if (epoch + 1) % self.every and epoch + 1 != last:
             return
-        generator = self.model.generator
+        generator = self.model.sampler() if hasattr(self.model, "sampler") else self.model.generator
         images = np.asarray(generator(self.latents, training=False))
         self.grids[epoch + 1] = images
         if self.directory is not None:

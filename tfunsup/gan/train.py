@@ -16,7 +16,7 @@ def _check_int(name, value, minimum=1):
         raise ValueError(f"Expected {name} >= {minimum}. Received: {name}={value!r}")
 
 
-def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epochs=1,
+def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=16, epochs=1,
                         batch_size=64, n_critic=None):
     """Validates `train_gan` arguments before any work starts.
 
@@ -45,10 +45,11 @@ def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epo
     return images, n_critic
 
 
-def train_gan(images, *, objective="gan", latent_dim=64, width=32, epochs=20, batch_size=64,
-              n_critic=None, gp_weight=10.0, d_optimizer=None, g_optimizer=None, seed=0,
-              strategy=None, jit_compile="auto", backup_dir=None, sample_dir=None,
-              grid_latents=None, callbacks=None, verbose=0):
+def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator_width=None,
+              dropout=0.0, epochs=20, batch_size=64, n_critic=None, gp_weight=10.0,
+              ema_decay=0.99, d_optimizer=None, g_optimizer=None, seed=0, strategy=None,
+              jit_compile="auto", backup_dir=None, sample_dir=None, grid_latents=None,
+              callbacks=None, verbose=0):
     """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
 
     Builds `build_generator` / `build_discriminator` for the images' shape
@@ -65,13 +66,18 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, epochs=20, ba
             (rank 3 is taken as grayscale).
         objective: `"gan"` (non-saturating DCGAN) or `"wgan-gp"`.
         latent_dim: int >= 1. Size of the latent vectors.
-        width: int >= 1. Network width (see `build_generator`).
+        width: int >= 1. Generator width (see `build_generator`).
+        discriminator_width: int >= 1; default `2 * width` (see
+            `build_discriminator`).
+        dropout: discriminator dropout in [0, 1).
         epochs: int >= 1. Passes over the images.
         batch_size: int >= 1. Images per discriminator update;
             `batch_size * n_critic` must not exceed the number of images.
         n_critic: discriminator updates per generator update (default 1 for
             `"gan"`, 5 for `"wgan-gp"`).
         gp_weight: gradient-penalty weight (WGAN-GP).
+        ema_decay: decay of the generator's weight average used for sampling
+            and export (see `GAN`), or None for the last weights.
         d_optimizer, g_optimizer: optimizers, default `default_optimizers`.
         seed: int; makes a run repeatable on CPU (weights, shuffling, latents),
             with TensorFlow op determinism on unless `jit_compile=True`.
@@ -98,13 +104,16 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, epochs=20, ba
     images, n_critic = check_gan_arguments(
         images, objective=objective, latent_dim=latent_dim, width=width, epochs=epochs,
         batch_size=batch_size, n_critic=n_critic)
+    if discriminator_width is None:
+        discriminator_width = 2 * width
+    _check_int("discriminator_width", discriminator_width)
     set_seed(seed, deterministic=jit_compile is not True)
     strategy = get_strategy(strategy)
     with strategy.scope():
         generator = build_generator(images.shape[1:], latent_dim, width)
-        discriminator = build_discriminator(images.shape[1:], width)
+        discriminator = build_discriminator(images.shape[1:], discriminator_width, dropout)
         gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
-                  gp_weight=gp_weight, seed=seed)
+                  gp_weight=gp_weight, ema_decay=ema_decay, seed=seed)
         gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile)
     dataset = make_dataset(images, batch_size=batch_size * n_critic, shuffle=True, seed=seed,
                            drop_remainder=True, autotune=False)
@@ -115,6 +124,7 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, epochs=20, ba
     if backup_dir is not None:
         all_callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
     all_callbacks += list(callbacks or [])
-    history = gan.fit(dataset, epochs=epochs, callbacks=all_callbacks, verbose=verbose)
+    history = gan.fit(dataset, epochs=epochs, callbacks=all_callbacks, verbose=verbose,
+                      shuffle=False)  # the dataset reshuffles itself
     gan.sample_grid = grid
     return gan, history.history

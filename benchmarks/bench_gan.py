@@ -1,0 +1,164 @@
+"""Throughput of the GAN train step: ours with and without XLA vs the keras-io
+DCGAN recipe, for the same networks, side by side in one run.
+
+    python benchmarks/bench_gan.py [--rounds 5] [--width 32] [--batch-size 64]
+
+The reference is a faithful re-implementation of the `train_step` of the
+keras-io example "DCGAN to generate face images" (fchollet,
+https://keras.io/examples/generative/dcgan_overriding_train_step/): generate,
+train D on the concatenated real + fake batch with noisy labels
+(`labels += 0.05 * uniform`), then a second generator pass for the G update,
+binary cross-entropy; no XLA, a `tf.data` pipeline without prefetch. Ours is
+`tfunsup.gan.GAN` fed by `tfunsup.data.make_dataset` (fixed prefetch, no
+autotune). Both train the same `build_generator` / `build_discriminator`
+networks on MNIST-5k.
+
+The variants run interleaved, one epoch each per round, so a busy machine
+slows them alike. Images/s of an epoch are timed from the end of its first
+batch to the end of the epoch (excluding `tf.data` start-up, the epoch-start
+stall MEASURED.md describes); the whole `fit` call's wall time is reported too.
+Medians over the rounds; the first round (tracing / XLA compilation) is a
+warm-up and not counted.
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from tfunsup.data import load_dataset, make_dataset  # noqa: E402
+from tfunsup.gan import GAN, build_discriminator, build_generator  # noqa: E402
+
+
+class KerasIODCGAN(keras.Model):
+    """The keras-io DCGAN `train_step`, for any generator / discriminator
+    (the discriminator here outputs logits, so the loss takes `from_logits`)."""
+
+    def __init__(self, discriminator, generator, latent_dim):
+        super().__init__()
+        self.discriminator = discriminator
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.seed_generator = keras.random.SeedGenerator(1337)
+
+    def compile(self, d_optimizer, g_optimizer, loss_fn):
+        super().compile()
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.loss_fn = loss_fn
+        self.d_loss_metric = keras.metrics.Mean(name="d_loss")
+        self.g_loss_metric = keras.metrics.Mean(name="g_loss")
+
+    @property
+    def metrics(self):
+        return [self.d_loss_metric, self.g_loss_metric]
+
+    def train_step(self, real_images):
+        batch_size = tf.shape(real_images)[0]
+        random_latent_vectors = keras.random.normal(
+            shape=(batch_size, self.latent_dim), seed=self.seed_generator)
+        generated_images = self.generator(random_latent_vectors)
+        combined_images = tf.concat([generated_images, real_images], axis=0)
+        labels = tf.concat([tf.ones((batch_size, 1)), tf.zeros((batch_size, 1))], axis=0)
+        labels += 0.05 * tf.random.uniform(tf.shape(labels))
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(combined_images)
+            d_loss = self.loss_fn(labels, predictions)
+        grads = tape.gradient(d_loss, self.discriminator.trainable_weights)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_weights))
+        random_latent_vectors = keras.random.normal(
+            shape=(batch_size, self.latent_dim), seed=self.seed_generator)
+        misleading_labels = tf.zeros((batch_size, 1))
+        with tf.GradientTape() as tape:
+            predictions = self.discriminator(self.generator(random_latent_vectors))
+            g_loss = self.loss_fn(misleading_labels, predictions)
+        grads = tape.gradient(g_loss, self.generator.trainable_weights)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights))
+        self.d_loss_metric.update_state(d_loss)
+        self.g_loss_metric.update_state(g_loss)
+        return {"d_loss": self.d_loss_metric.result(), "g_loss": self.g_loss_metric.result()}
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds from the end of the first batch to the end of the epoch."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 0:
+            self.start = time.perf_counter()
+            self.batches = 0
+        self.batches += 1
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self.start
+        self.timed_batches = self.batches - 1
+
+
+def _networks(shape, latent_dim, width):
+    keras.utils.set_random_seed(0)
+    return build_generator(shape, latent_dim, width), build_discriminator(shape, width)
+
+
+def build_variants(images, latent_dim, width, batch_size):
+    shape = images.shape[1:]
+    variants = {}
+    for name, jit in (("ours, no XLA", False), ("ours, XLA", True)):
+        generator, discriminator = _networks(shape, latent_dim, width)
+        gan = GAN(generator, discriminator, objective="gan", seed=0)
+        gan.compile(jit_compile=jit)
+        data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
+                            drop_remainder=True, autotune=False)
+        variants[name] = (gan, data)
+    generator, discriminator = _networks(shape, latent_dim, width)
+    reference = KerasIODCGAN(discriminator, generator, latent_dim)
+    reference.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                      g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                      loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
+    data = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0).batch(
+        batch_size, drop_remainder=True)  # keras-io: no prefetch
+    variants["keras-io recipe"] = (reference, data)
+    return variants
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="timed epochs per variant")
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args(argv)
+
+    images = load_dataset("mnist-5k").images
+    variants = build_variants(images, args.latent_dim, args.width, args.batch_size)
+    step_rates = {name: [] for name in variants}
+    wall_rates = {name: [] for name in variants}
+    for round_ in range(args.rounds + 1):
+        for name, (model, data) in variants.items():
+            timer = EpochTimer()
+            start = time.perf_counter()
+            model.fit(data, epochs=1, verbose=0, callbacks=[timer], shuffle=False)
+            wall = time.perf_counter() - start
+            if round_ == 0:
+                continue  # warm-up: tracing and XLA compilation
+            step_rates[name].append(timer.timed_batches * args.batch_size / timer.seconds)
+            wall_rates[name].append((timer.timed_batches + 1) * args.batch_size / wall)
+        if round_:
+            print(f"round {round_}: " + ", ".join(
+                f"{n} {step_rates[n][-1]:.0f} img/s" for n in variants), flush=True)
+
+    reference = statistics.median(step_rates["keras-io recipe"])
+    print(f"\nGAN train step, MNIST-5k 28x28, batch {args.batch_size}, width {args.width}, "
+          f"median of {args.rounds} epochs ({os.cpu_count()} CPUs, TF {tf.__version__})")
+    print(f"{'variant':<18} {'images/s (steps)':>17} {'images/s (fit wall)':>20} {'vs keras-io':>12}")
+    for name in variants:
+        steps = statistics.median(step_rates[name])
+        wall = statistics.median(wall_rates[name])
+        print(f"{name:<18} {steps:>17.0f} {wall:>20.0f} {steps / reference:>11.2f}x")
+
+
+if __name__ == "__main__":
+    main()

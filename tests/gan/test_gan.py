@@ -1,0 +1,140 @@
+"""The GAN model: train steps of both objectives, strategy, XLA switch, seeds,
+resume from a backup, export, bad input."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfunsup.data import load_dataset
+from tfunsup.gan import GAN, build_discriminator, build_generator, export_generator, train_gan
+
+SMALL = dict(latent_dim=4, width=4, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """256 real 8x8 digits in [0, 1] (scikit-learn's), enough for a few steps."""
+    return load_dataset("digits").images[:256]
+
+
+def _weights(model):
+    return [np.array(v) for v in model.weights]
+
+
+@pytest.mark.parametrize("objective, n_critic", [("gan", 1), ("wgan-gp", 2)])
+def test_train_step_updates_both_networks(digits, objective, n_critic):
+    gan, history = train_gan(digits, objective=objective, n_critic=n_critic, epochs=1,
+                             seed=0, **SMALL)
+    steps = len(digits) // (SMALL["batch_size"] * n_critic)
+    assert int(gan.g_optimizer.iterations) == steps
+    assert int(gan.d_optimizer.iterations) == steps * n_critic
+    expected = {"d_loss", "g_loss"} | ({"gradient_penalty"} if objective == "wgan-gp" else set())
+    assert set(history) == expected
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    fresh = build_generator(digits.shape[1:], 4, 4)
+    assert gan.generator.count_params() == fresh.count_params()
+
+
+def test_wgan_gp_with_a_dead_critic_stays_finite(digits):
+    """A critic with zero gradients makes sqrt(0) in the penalty: no NaN."""
+    generator = build_generator((8, 8, 1), 4, 4)
+    critic = build_discriminator((8, 8, 1), 4)
+    for variable in critic.weights:
+        variable.assign(tf.zeros_like(variable))
+    gan = GAN(generator, critic, objective="wgan-gp", n_critic=1, seed=0)
+    gan.compile()
+    logs = gan.train_step(tf.constant(digits[:16]))
+    assert float(logs["gradient_penalty"]) == pytest.approx(1.0, abs=1e-4)
+    assert all(np.all(np.isfinite(w)) for w in _weights(critic))
+
+
+def test_same_seed_repeats_the_run(digits):
+    first, _ = train_gan(digits, epochs=1, seed=3, **SMALL)
+    second, _ = train_gan(digits, epochs=1, seed=3, **SMALL)
+    for a, b in zip(_weights(first.generator), _weights(second.generator)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_training_under_a_two_replica_strategy(digits, two_cpu_strategy):
+    with pytest.warns(UserWarning, match="jit_compile"):
+        gan, history = train_gan(digits, objective="wgan-gp", n_critic=2, epochs=1,
+                                 seed=0, strategy=two_cpu_strategy, jit_compile=True, **SMALL)
+    assert gan.jit_compile is False
+    assert gan.distribute_strategy is two_cpu_strategy
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    assert np.all(np.isfinite(gan.generate(8)))
+
+
+def test_xla_compiled_train_step(digits):
+    gan, history = train_gan(digits, epochs=1, seed=0, jit_compile=True, **SMALL)
+    assert gan.jit_compile is True
+    assert np.isfinite(history["g_loss"][-1])
+
+
+def test_config_round_trip():
+    gan = GAN(build_generator((8, 8, 1), 4, 4), build_discriminator((8, 8, 1), 4),
+              objective="wgan-gp", n_critic=3, gp_weight=5.0, seed=7)
+    clone = GAN.from_config(gan.get_config())
+    assert (clone.objective, clone.n_critic, clone.gp_weight, clone.seed, clone.latent_dim) == (
+        "wgan-gp", 3, 5.0, 7, 4)
+    assert clone.generator.count_params() == gan.generator.count_params()
+
+
+class _Interrupt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise RuntimeError("interrupted")
+
+
+def test_interrupted_training_resumes_from_the_backup(digits, tmp_path):
+    backup = tmp_path / "backup"
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train_gan(digits, epochs=4, seed=0, backup_dir=backup, callbacks=[_Interrupt()], **SMALL)
+    assert (backup / "latest.weights.h5").is_file()
+    gan, history = train_gan(digits, epochs=4, seed=0, backup_dir=backup, **SMALL)
+    steps = len(digits) // SMALL["batch_size"]
+    assert len(history["d_loss"]) == 2  # epochs 3 and 4 only
+    assert int(gan.g_optimizer.iterations) == 4 * steps  # optimizer state restored
+    assert sorted(gan.sample_grid.grids) == [3, 4]
+    assert not backup.exists()  # deleted once training completes
+
+
+def test_exported_generator_reproduces_the_model(digits, tmp_path):
+    gan, _ = train_gan(digits, epochs=1, seed=0, **SMALL)
+    path = export_generator(gan, tmp_path / "generator")
+    latents = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    loaded = tf.saved_model.load(str(path))
+    np.testing.assert_allclose(loaded.serve(latents).numpy(),
+                               gan.sampler()(latents, training=False).numpy(), atol=1e-6)
+    signature = loaded.signatures["serving_default"]
+    assert list(signature.structured_input_signature[1]) == ["latents"]
+    with pytest.raises(FileExistsError):
+        export_generator(gan, path)
+
+
+def test_sample_grid_after_each_epoch(digits, tmp_path):
+    gan, _ = train_gan(digits, epochs=2, seed=0, sample_dir=tmp_path, **SMALL)
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "samples_epoch_001.png", "samples_epoch_002.png"]
+    grid = gan.sample_grid.grids[2]
+    assert grid.shape == (64, 8, 8, 1)
+    np.testing.assert_allclose(grid, gan.sampler()(gan.sample_grid.latents, training=False))
+
+
+@pytest.mark.parametrize("change, match", [
+    (dict(latent_dim=0), "latent_dim >= 1. Received: latent_dim=0"),
+    (dict(images=lambda x: x * 255), r"values in \[0, 1\]"),
+    (dict(images=lambda x: x.reshape(len(x), -1)), "rank 4"),
+    (dict(batch_size=257), "batch_size <= the number of images"),
+    (dict(objective="wgan-gp", batch_size=64), "n_critic=5"),
+    (dict(objective="lsgan"), "objective"),
+    (dict(epochs=0), "epochs >= 1"),
+])
+def test_bad_input_raises_before_training(digits, tmp_path, change, match):
+    arguments = dict(SMALL, epochs=1, seed=0, backup_dir=tmp_path / "backup")
+    transform = change.pop("images", lambda x: x)
+    arguments.update(change)
+    with pytest.raises(ValueError, match=match):
+        train_gan(transform(digits), **arguments)
+    assert not (tmp_path / "backup").exists()

@@ -1,0 +1,140 @@
+"""`tfunsup gan`: train a DCGAN or WGAN-GP, measure FID / KID / Inception Score,
+export the generator."""
+
+import time
+from pathlib import Path
+
+from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+
+DEFAULT_DATA = "mnist-5k"
+LOSSES = ("gan", "wgan-gp")
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "gan", help="train a DCGAN / WGAN-GP and measure its samples",
+        description="Train a DCGAN-style GAN (non-saturating loss) or a WGAN-GP on "
+                    "unlabeled images, score 5,000 samples with FID and KID (features "
+                    "of the MNIST-5k source model by default) and the classifier "
+                    "Inception Score (digit data), and export the generator as a "
+                    "SavedModel. An interrupted run resumes from its backup when run "
+                    "again with the same arguments.")
+    parser.add_argument("--data", default=DEFAULT_DATA,
+                        help="dataset name, image folder or .npz (default: mnist-5k)")
+    parser.add_argument("--loss", default="gan", choices=LOSSES,
+                        help="training objective (default: gan)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="passes over the data (default: 40 for gan, 60 for wgan-gp)")
+    parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--width", type=int, default=32,
+                        help="network width: filters of the smallest layer (default: 32)")
+    parser.add_argument("--n-critic", type=int, default=None,
+                        help="critic updates per generator update (default: 1 for gan, "
+                             "5 for wgan-gp)")
+    parser.add_argument("--n-samples", type=int, default=5000,
+                        help="generated images scored (default: 5000)")
+    parser.add_argument("--backbone", default=None,
+                        help="feature extractor of FID/KID: TF Hub URL, SavedModel folder "
+                             "or keras:<Application> (default: saved_models/mnist5k_source)")
+    parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
+                        help="XLA for the train step (default: auto = on a single GPU, "
+                             "off on CPU where it is slower)")
+    parser.add_argument("--backup-dir", default=None,
+                        help="BackupAndRestore folder (default: <out>.backup)")
+    add_common_arguments(parser, "runs/gan")
+    parser.set_defaults(run=run, batch_size=64)
+
+
+def _default_epochs(loss):
+    return 60 if loss == "wgan-gp" else 40
+
+
+def run(args):
+    start = time.perf_counter()
+    from tfunsup.utils.run_directory import check_output_dir
+
+    check_output_dir(args.out, args.overwrite)
+    epochs = args.epochs if args.epochs is not None else _default_epochs(args.loss)
+    check_positive("--epochs", epochs)
+    check_positive("--latent-dim", args.latent_dim)
+    check_positive("--width", args.width)
+    check_positive("--batch-size", args.batch_size)
+    check_positive("--n-samples", args.n_samples)
+    if args.n_critic is not None:
+        check_positive("--n-critic", args.n_critic)
+    from tfunsup.data import load_dataset
+    from tfunsup.gan import check_gan_arguments
+
+    data = load_dataset(args.data)
+    images, n_critic = check_gan_arguments(
+        data.images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
+        epochs=epochs, batch_size=args.batch_size, n_critic=args.n_critic)
+
+    import numpy as np
+
+    from tfunsup.gan import export_generator, train_gan
+    from tfunsup.gan.plots import save_image_grid, save_loss_curves
+    from tfunsup.metrics.generative import (
+        classifier_inception_score, generative_scores, load_classifier, load_feature_extractor)
+    from tfunsup.utils.run_directory import RunDirectory
+
+    out = Path(args.out)
+    backup_dir = Path(args.backup_dir) if args.backup_dir else out.with_name(out.name + ".backup")
+    if not args.quiet and backup_dir.is_dir():
+        print(f"Resuming from the backup in {backup_dir} ...", flush=True)
+    digits = images.shape[-1] == 1
+    feature_extractor = load_feature_extractor(args.backbone)  # before training: fails early
+    classifier = load_classifier() if digits else False
+    if not args.quiet:
+        print(f"Training a {args.loss} on {len(images)} images of '{args.data}' "
+              f"{images.shape[1:]} for {epochs} epochs ...", flush=True)
+    train_start = time.perf_counter()
+    jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+    gan, history = train_gan(
+        images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
+        epochs=epochs, batch_size=args.batch_size, n_critic=n_critic, seed=args.seed,
+        jit_compile=jit, backup_dir=backup_dir, verbose=0 if args.quiet else 2)
+    train_seconds = time.perf_counter() - train_start
+
+    n = args.n_samples
+    fake = gan.generate(n, seed=args.seed + 1)
+    real = images[np.random.default_rng(args.seed).permutation(len(images))[:n]]
+    noise = np.random.default_rng(args.seed + 2).random((n, *images.shape[1:]), dtype=np.float32)
+    scores = generative_scores(real, fake, feature_extractor=feature_extractor,
+                               classifier=classifier, seed=args.seed)
+    noise_scores = generative_scores(real, noise, feature_extractor=feature_extractor,
+                                     classifier=classifier, seed=args.seed)
+    real_scores = classifier_inception_score(real, classifier) if digits else {}
+    metrics = {
+        "fid": scores["fid"], "kid": scores["kid"], "kid_std": scores["kid_std"],
+        "inception_score": scores.get("inception_score"),
+        "inception_score_std": scores.get("inception_score_std"),
+        "real_inception_score": real_scores.get("inception_score"),
+        "class_fractions": scores.get("class_fractions"),
+        "min_class_fraction": min(scores["class_fractions"]) if digits else None,
+        "noise": {"fid": noise_scores["fid"], "kid": noise_scores["kid"],
+                  "inception_score": noise_scores.get("inception_score")},
+        "epochs": epochs, "loss": args.loss, "dataset": args.data, "n_images": len(images),
+        "n_samples": n, "latent_dim": args.latent_dim, "width": args.width,
+        "n_critic": n_critic, "batch_size": args.batch_size, "seed": args.seed,
+        "backbone": args.backbone or "mnist5k_source", "jit_compile": bool(gan.jit_compile),
+        "final_losses": {k: float(v[-1]) for k, v in history.items()},
+        "train_seconds": train_seconds,
+    }
+    with RunDirectory(out, overwrite=args.overwrite) as run_dir:
+        save_image_grid(fake[:100], run_dir.path / "samples.png", n_cols=10,
+                        title=f"{args.loss}: 100 samples after {epochs} epochs")
+        save_loss_curves(history, run_dir.path / "losses.png",
+                         title=f"{args.loss} losses per epoch")
+        export_generator(gan, run_dir.path / "generator")
+        metrics["seconds"] = time.perf_counter() - start
+        write_json(run_dir.path / "metrics.json", metrics)
+
+    rows = [["generated", metrics["fid"], metrics["kid"], metrics["inception_score"]],
+            ["uniform noise", metrics["noise"]["fid"], metrics["noise"]["kid"],
+             metrics["noise"]["inception_score"]]]
+    if digits:
+        rows.append(["real (same classifier)", "", "", metrics["real_inception_score"]])
+    print_table(rows, ["images", "FID", "KID", "Inception Score"])
+    print(f"wrote {out}/ in {metrics['seconds']:.1f} s")
+    return 0
