@@ -31,7 +31,9 @@ class GAN(keras.Model):
 
     Each `train_step` (one batch of real images) makes `n_critic`
     discriminator updates and one generator update, each with its own
-    `tf.GradientTape`:
+    `tf.GradientTape`. The generator update reuses the images generated for
+    the last discriminator update, scored by the updated discriminator (as in
+    PyTorch's DCGAN example), which saves a generator forward pass per step:
 
     - `objective="gan"`: the standard GAN with the non-saturating generator
       loss,
@@ -229,11 +231,12 @@ class GAN(keras.Model):
     def _latents(self, batch_size, salt):
         return tf.random.stateless_normal((batch_size, self.latent_dim), self._seed(salt))
 
-    def _critic_update(self, real, salt):
-        """One discriminator / critic update on `real`; returns (loss, penalty)."""
+    def _critic_update(self, real, fake, salt):
+        """One discriminator / critic update on `real` and `fake` images;
+        returns (loss, penalty). `fake` is treated as a constant here."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         batch = tf.shape(real)[0]
-        fake = self.generator(self._latents(batch, salt), training=True)
+        fake = tf.stop_gradient(fake)
         if self.objective == "gan":
             with tf.GradientTape() as tape:
                 logits = self.discriminator(tf.concat([real, fake], 0), training=True)
@@ -257,27 +260,33 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return loss, penalty
 
-    def _generator_update(self, batch_size):
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            fake = self.generator(self._latents(batch_size, 256), training=True)
-            scores = self.discriminator(fake, training=True)
-            if self.objective == "gan":
-                loss = losses.generator_loss(scores)
-            else:
-                loss = losses.wasserstein_generator_loss(scores)
-            scaled = loss / replicas
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return loss
-
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
         real = tf.cast(real, tf.float32)
-        for i in range(self.n_critic):
-            chunk = real[i::self.n_critic] if self.n_critic > 1 else real
-            d_loss, penalty = self._critic_update(chunk, salt=i)
-        g_loss = self._generator_update(tf.shape(chunk)[0])
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for i in range(self.n_critic - 1):
+            chunk = real[i::self.n_critic]
+            fake = self.generator(self._latents(tf.shape(chunk)[0], i), training=True)
+            self._critic_update(chunk, fake, salt=i)
+        # The last critic update's images are generated on the generator's
+        # tape and reused for the generator update, scored by the updated
+        # critic (as PyTorch's DCGAN example does): one generator forward
+        # pass per step instead of two.
+        last = self.n_critic - 1
+        chunk = real[last::self.n_critic] if self.n_critic > 1 else real
+        g_tape = tf.GradientTape()
+        with g_tape:
+            fake = self.generator(self._latents(tf.shape(chunk)[0], last), training=True)
+            with g_tape.stop_recording():
+                d_loss, penalty = self._critic_update(chunk, fake, salt=last)
+            scores = self.discriminator(fake, training=True)
+            if self.objective == "gan":
+                g_loss = losses.generator_loss(scores)
+            else:
+                g_loss = losses.wasserstein_generator_loss(scores)
+            scaled = g_loss / replicas
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled, variables), variables))
         if self.ema_decay is not None:
             for average, variable in zip(self.ema_variables, self.generator.weights):
                 average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * variable)

@@ -92,7 +92,8 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, name="gene
         x = keras.layers.LeakyReLU(0.2)(x)
     out = keras.layers.Conv2DTranspose(channels, 4, strides=2 if stages else 1, padding="same",
                                        activation="sigmoid", name="to_image")(x)
-    images = keras.layers.Identity(name="images")(out)
+    # float32 output under a mixed-precision policy (Keras mixed-precision guide).
+    images = keras.layers.Activation("linear", dtype="float32", name="images")(out)
     return keras.Model(latents, images, name=name)
 
 
@@ -138,5 +139,5 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, name="di
     x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"down{stages + 1}")(x)
     x = keras.layers.LeakyReLU(0.2)(x)
     x = keras.layers.Flatten()(x)
-    logits = keras.layers.Dense(1, name="logits")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)

@@ -1,0 +1,81 @@
+"""`tfunsup gan` end to end on a small budget, through the console entry point."""
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfunsup.cli import main
+from tfunsup.data import load_dataset
+
+SMALL_BUDGET = ["--data", "digits", "--epochs", "2", "--width", "4", "--latent-dim", "8",
+                "--batch-size", "32", "--n-samples", "300", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, saved_models_dir):
+    out = tmp_path_factory.mktemp("gan") / "run"
+    assert main(["gan", "--out", str(out), *SMALL_BUDGET]) == 0
+    return out
+
+
+def test_small_run_writes_metrics_plots_and_generator(small_run):
+    assert sorted(p.name for p in small_run.iterdir()) == [
+        "generator", "losses.png", "metrics.json", "samples.png"]
+    assert not small_run.with_name("run.backup").exists()  # removed once training completes
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert {"fid", "kid", "inception_score", "real_inception_score", "epochs",
+            "seconds"} <= set(metrics)
+    assert metrics["epochs"] == 2 and metrics["n_samples"] == 300
+    assert metrics["fid"] >= 0 and metrics["noise"]["fid"] > 0
+    assert 1.0 <= metrics["inception_score"] <= 10.0
+    assert metrics["real_inception_score"] > metrics["noise"]["inception_score"]
+    assert sum(metrics["class_fractions"]) == pytest.approx(1.0)
+    assert metrics["seconds"] >= metrics["train_seconds"] > 0
+
+
+def test_exported_generator_maps_latents_to_images(small_run):
+    loaded = tf.saved_model.load(str(small_run / "generator"))
+    latents = np.random.default_rng(0).standard_normal((5, 8)).astype("float32")
+    images = loaded.serve(latents).numpy()
+    assert images.shape == (5, 8, 8, 1)
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def bad_npz(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    images = load_dataset("digits").images[:100]
+    np.savez(folder / "pixels_255.npz", x=images * 255.0)
+    np.savez(folder / "flat.npz", x=images.reshape(100, -1))
+    return folder
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--latent-dim", "0"], "--latent-dim >= 1. Received: --latent-dim=0"),
+    (["--epochs", "0"], "--epochs >= 1"),
+    (["--batch-size", "2000"], "batch_size <= the number of images (1797)"),
+    (["--loss", "wgan-gp", "--batch-size", "400"], "x n_critic=5"),
+    (["--data", "{d}/pixels_255.npz"], "[0, 1]"),
+    (["--data", "{d}/flat.npz"], "rank 4"),
+])
+def test_bad_input_one_line_error_before_training(argv, message, bad_npz, tmp_path, capsys):
+    out = tmp_path / "out"
+    argv = [a.format(d=bad_npz) for a in argv]
+    assert main(["gan", "--out", str(out), *SMALL_BUDGET, *argv]) == 2
+    assert message in _one_line_error(capsys)
+    assert [p.name for p in tmp_path.iterdir()] == []  # no output, no backup
+
+
+def test_refuses_to_overwrite(small_run, capsys):
+    before = (small_run / "metrics.json").read_text()
+    assert main(["gan", "--out", str(small_run), *SMALL_BUDGET]) == 2
+    assert "--overwrite" in _one_line_error(capsys)
+    assert (small_run / "metrics.json").read_text() == before
