@@ -1,7 +1,7 @@
 """Throughput of the GAN train step: ours with and without XLA vs the keras-io
 DCGAN recipe, for the same networks, side by side in one run.
 
-    python benchmarks/bench_gan.py [--rounds 5] [--width 32] [--batch-size 64]
+    python benchmarks/bench_gan.py [--rounds 5] [--width 32] [--batch-size 32]
 
 The reference is a faithful re-implementation of the `train_step` of the
 keras-io example "DCGAN to generate face images" (fchollet,
@@ -98,22 +98,25 @@ class EpochTimer(keras.callbacks.Callback):
         self.timed_batches = self.batches - 1
 
 
-def _networks(shape, latent_dim, width):
+def _networks(shape, latent_dim, width, discriminator_width, dtype=None):
     keras.utils.set_random_seed(0)
-    return build_generator(shape, latent_dim, width), build_discriminator(shape, width)
+    return (build_generator(shape, latent_dim, width, dtype=dtype),
+            build_discriminator(shape, discriminator_width, dtype=dtype))
 
 
-def build_variants(images, latent_dim, width, batch_size):
+def build_variants(images, latent_dim, width, discriminator_width, batch_size):
     shape = images.shape[1:]
     variants = {}
-    for name, jit in (("ours, no XLA", False), ("ours, XLA", True)):
-        generator, discriminator = _networks(shape, latent_dim, width)
+    for name, jit, dtype in (("ours, no XLA", False, None), ("ours, XLA", True, None),
+                             ("ours, bfloat16", False, "mixed_bfloat16")):
+        generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
+                                             dtype)
         gan = GAN(generator, discriminator, objective="gan", seed=0)
         gan.compile(jit_compile=jit)
         data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
                             drop_remainder=True, autotune=False)
         variants[name] = (gan, data)
-    generator, discriminator = _networks(shape, latent_dim, width)
+    generator, discriminator = _networks(shape, latent_dim, width, discriminator_width)
     reference = KerasIODCGAN(discriminator, generator, latent_dim)
     reference.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
                       g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
@@ -129,11 +132,13 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5, help="timed epochs per variant")
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--latent-dim", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--discriminator-width", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
 
     images = load_dataset("mnist-5k").images
-    variants = build_variants(images, args.latent_dim, args.width, args.batch_size)
+    variants = build_variants(images, args.latent_dim, args.width, args.discriminator_width,
+                              args.batch_size)
     step_rates = {name: [] for name in variants}
     wall_rates = {name: [] for name in variants}
     for round_ in range(args.rounds + 1):
@@ -151,7 +156,8 @@ def main(argv=None):
                 f"{n} {step_rates[n][-1]:.0f} img/s" for n in variants), flush=True)
 
     reference = statistics.median(step_rates["keras-io recipe"])
-    print(f"\nGAN train step, MNIST-5k 28x28, batch {args.batch_size}, width {args.width}, "
+    print(f"\nGAN train step, MNIST-5k 28x28, batch {args.batch_size}, "
+          f"widths {args.width}/{args.discriminator_width}, "
           f"median of {args.rounds} epochs ({os.cpu_count()} CPUs, TF {tf.__version__})")
     print(f"{'variant':<18} {'images/s (steps)':>17} {'images/s (fit wall)':>20} {'vs keras-io':>12}")
     for name in variants:

@@ -130,6 +130,9 @@ def test_sample_grid_after_each_epoch(digits, tmp_path):
     (dict(objective="wgan-gp", batch_size=64), "n_critic=5"),
     (dict(objective="lsgan"), "objective"),
     (dict(epochs=0), "epochs >= 1"),
+    (dict(objective="wgan-gp", n_critic=1, normalization="batch"), "per sample"),
+    (dict(augment="color"), "augment='color'"),
+    (dict(mixed_precision="float8"), "mixed_precision"),
 ])
 def test_bad_input_raises_before_training(digits, tmp_path, change, match):
     arguments = dict(SMALL, epochs=1, seed=0, backup_dir=tmp_path / "backup")
@@ -138,3 +141,24 @@ def test_bad_input_raises_before_training(digits, tmp_path, change, match):
     with pytest.raises(ValueError, match=match):
         train_gan(transform(digits), **arguments)
     assert not (tmp_path / "backup").exists()
+
+
+@pytest.mark.parametrize("mixed_precision, optimizer", [
+    ("bfloat16", "Adam"), ("float16", "LossScaleOptimizer")])
+def test_mixed_precision_keeps_float32_weights_and_outputs(digits, mixed_precision, optimizer):
+    gan, history = train_gan(digits, objective="wgan-gp", n_critic=2, epochs=1, seed=0,
+                             mixed_precision=mixed_precision, augment="translation", **SMALL)
+    assert type(gan.d_optimizer).__name__ == optimizer
+    assert gan.generator.get_layer("up0").compute_dtype == f"{mixed_precision}"
+    assert all(w.dtype == "float32" for w in gan.generator.weights)
+    samples = gan.generate(8)
+    assert samples.dtype == np.float32 and np.all(np.isfinite(samples))
+    assert all(np.isfinite(v[-1]) for v in history.values())
+
+
+@pytest.mark.parametrize("normalization", ["batch", "layer", "spectral"])
+def test_discriminator_normalizations_train(digits, normalization):
+    objective = "gan" if normalization == "batch" else "wgan-gp"
+    gan, history = train_gan(digits, objective=objective, n_critic=1, epochs=1, seed=0,
+                             normalization=normalization, **SMALL)
+    assert all(np.isfinite(v[-1]) for v in history.values())

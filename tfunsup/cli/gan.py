@@ -8,6 +8,7 @@ from tfunsup.cli.common import add_common_arguments, check_positive, print_table
 
 DEFAULT_DATA = "mnist-5k"
 LOSSES = ("gan", "wgan-gp")
+DEFAULT_AUGMENT = {"gan": "none", "wgan-gp": "none"}
 
 
 def add_parser(subparsers):
@@ -27,7 +28,9 @@ def add_parser(subparsers):
                         help="passes over the data (default: 40 for gan, 60 for wgan-gp)")
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--width", type=int, default=32,
-                        help="network width: filters of the smallest layer (default: 32)")
+                        help="generator width: filters of its last hidden layer (default: 32)")
+    parser.add_argument("--discriminator-width", type=int, default=None,
+                        help="filters of the discriminator's first layer (default: --width)")
     parser.add_argument("--n-critic", type=int, default=None,
                         help="critic updates per generator update (default: 1 for gan, "
                              "5 for wgan-gp)")
@@ -36,13 +39,20 @@ def add_parser(subparsers):
     parser.add_argument("--backbone", default=None,
                         help="feature extractor of FID/KID: TF Hub URL, SavedModel folder "
                              "or keras:<Application> (default: saved_models/mnist5k_source)")
+    parser.add_argument("--augment", default=None,
+                        help="DiffAugment policies for the discriminator: translation, cutout, "
+                             "translation,cutout or none (default: per --loss, see the README)")
+    parser.add_argument("--mixed-precision", default="off",
+                        choices=["off", "float16", "bfloat16"],
+                        help="mixed precision: float16 on GPUs, bfloat16 on TPUs and CPUs "
+                             "with bfloat16 units (default: off)")
     parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
                         help="XLA for the train step (default: auto = on a single GPU, "
                              "off on CPU where it is slower)")
     parser.add_argument("--backup-dir", default=None,
                         help="BackupAndRestore folder (default: <out>.backup)")
     add_common_arguments(parser, "runs/gan")
-    parser.set_defaults(run=run, batch_size=64)
+    parser.set_defaults(run=run, batch_size=32)
 
 
 def _default_epochs(loss):
@@ -58,13 +68,20 @@ def run(args):
     check_positive("--epochs", epochs)
     check_positive("--latent-dim", args.latent_dim)
     check_positive("--width", args.width)
+    discriminator_width = (args.width if args.discriminator_width is None
+                           else args.discriminator_width)
+    check_positive("--discriminator-width", discriminator_width)
     check_positive("--batch-size", args.batch_size)
     check_positive("--n-samples", args.n_samples)
     if args.n_critic is not None:
         check_positive("--n-critic", args.n_critic)
     from tfunsup.data import load_dataset
     from tfunsup.gan import check_gan_arguments
+    from tfunsup.gan.augment import check_policy
 
+    augment = args.augment if args.augment is not None else DEFAULT_AUGMENT[args.loss]
+    augment = None if augment == "none" else augment
+    check_policy(augment)
     data = load_dataset(args.data)
     images, n_critic = check_gan_arguments(
         data.images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
@@ -75,7 +92,11 @@ def run(args):
     from tfunsup.gan import export_generator, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
     from tfunsup.metrics.generative import (
-        classifier_inception_score, generative_scores, load_classifier, load_feature_extractor)
+        classifier_inception_score,
+        generative_scores,
+        load_classifier,
+        load_feature_extractor,
+    )
     from tfunsup.utils.run_directory import RunDirectory
 
     out = Path(args.out)
@@ -92,8 +113,11 @@ def run(args):
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
     gan, history = train_gan(
         images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
+        discriminator_width=discriminator_width, ema_decay=0.999,
         epochs=epochs, batch_size=args.batch_size, n_critic=n_critic, seed=args.seed,
-        jit_compile=jit, backup_dir=backup_dir, verbose=0 if args.quiet else 2)
+        augment=augment, jit_compile=jit,
+        mixed_precision=None if args.mixed_precision == "off" else args.mixed_precision,
+        backup_dir=backup_dir, verbose=0 if args.quiet else 2)
     train_seconds = time.perf_counter() - train_start
 
     n = args.n_samples
@@ -116,7 +140,9 @@ def run(args):
                   "inception_score": noise_scores.get("inception_score")},
         "epochs": epochs, "loss": args.loss, "dataset": args.data, "n_images": len(images),
         "n_samples": n, "latent_dim": args.latent_dim, "width": args.width,
+        "discriminator_width": discriminator_width,
         "n_critic": n_critic, "batch_size": args.batch_size, "seed": args.seed,
+        "augment": augment, "mixed_precision": args.mixed_precision,
         "backbone": args.backbone or "mnist5k_source", "jit_compile": bool(gan.jit_compile),
         "final_losses": {k: float(v[-1]) for k, v in history.items()},
         "train_seconds": train_seconds,

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from tfunsup.gan import losses
+from tfunsup.gan.augment import check_policy, diff_augment
 
 OBJECTIVES = ("gan", "wgan-gp")
 
@@ -78,9 +79,15 @@ class GAN(keras.Model):
         n_critic: int >= 1. Discriminator updates per generator update;
             default 1 for `"gan"`, 5 for `"wgan-gp"`.
         gp_weight: float >= 0. Gradient-penalty weight lambda (WGAN-GP only).
+        augment: None, or DiffAugment policies applied to every
+            discriminator input, real and generated (`"translation"`,
+            `"cutout"`, `"translation,cutout"`; Zhao et al. 2020), which keeps
+            the discriminator from memorising a small training set.
         ema_decay: float in [0, 1), or None. Keep an exponential moving
             average of the generator's weights, updated after every generator
-            step, for `sampler()`, `generate` and export.
+            step (decay `min(ema_decay, (1 + t) / (10 + t))` at step `t`, the
+            warm-up of `tf.train.ExponentialMovingAverage`), for `sampler()`,
+            `generate` and export.
         seed: int seed of the latent and interpolation noise; None picks one.
         **kwargs: passed to `keras.Model` (e.g. `name`).
 
@@ -101,8 +108,10 @@ class GAN(keras.Model):
     """
 
     def __init__(self, generator, discriminator, objective="gan", n_critic=None,
-                 gp_weight=10.0, ema_decay=None, seed=None, **kwargs):
+                 gp_weight=10.0, ema_decay=None, augment=None, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.augment = ",".join(check_policy(augment)) or None
+        self._policy = check_policy(augment)
         if objective not in OBJECTIVES:
             raise ValueError(f"Expected objective in {OBJECTIVES}. Received: objective={objective!r}")
         if n_critic is None:
@@ -231,6 +240,12 @@ class GAN(keras.Model):
     def _latents(self, batch_size, salt):
         return tf.random.stateless_normal((batch_size, self.latent_dim), self._seed(salt))
 
+    def _discriminate(self, images, salt):
+        """The discriminator's training-mode scores of (augmented) images."""
+        if self._policy:
+            images = diff_augment(images, self._policy, self._seed(salt + 2048))
+        return self.discriminator(images, training=True)
+
     def _critic_update(self, real, fake, salt):
         """One discriminator / critic update on `real` and `fake` images;
         returns (loss, penalty). `fake` is treated as a constant here."""
@@ -239,9 +254,13 @@ class GAN(keras.Model):
         fake = tf.stop_gradient(fake)
         if self.objective == "gan":
             with tf.GradientTape() as tape:
-                logits = self.discriminator(tf.concat([real, fake], 0), training=True)
-                loss = losses.discriminator_loss(logits[:batch], logits[batch:])
-                scaled = loss / replicas
+                # Real and generated images in separate calls, so that a
+                # discriminator with batch norm normalises each on its own
+                # statistics (Radford et al. 2016; PyTorch's DCGAN example).
+                loss = losses.discriminator_loss(self._discriminate(real, salt),
+                                                 self._discriminate(fake, salt + 64))
+                # scale_loss: the loss scaling of mixed_float16, else identity.
+                scaled = self.d_optimizer.scale_loss(loss / replicas)
             penalty = tf.constant(0.0)
         else:
             alpha = tf.random.stateless_uniform((batch,), self._seed(salt + 512))
@@ -249,13 +268,12 @@ class GAN(keras.Model):
             with tf.GradientTape() as tape:
                 with tf.GradientTape() as penalty_tape:
                     penalty_tape.watch(interpolates)
-                    scores = self.discriminator(
-                        tf.concat([real, fake, interpolates], 0), training=True)
+                    scores = self._discriminate(tf.concat([real, fake, interpolates], 0), salt)
                     interpolate_scores = tf.reduce_sum(scores[2 * batch:])
                 gradients = penalty_tape.gradient(interpolate_scores, interpolates)
                 penalty = losses.gradient_penalty(gradients)
                 loss = losses.wasserstein_critic_loss(scores[:batch], scores[batch:2 * batch])
-                scaled = (loss + self.gp_weight * penalty) / replicas
+                scaled = self.d_optimizer.scale_loss((loss + self.gp_weight * penalty) / replicas)
         variables = self.discriminator.trainable_variables
         self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
         return loss, penalty
@@ -279,17 +297,22 @@ class GAN(keras.Model):
             fake = self.generator(self._latents(tf.shape(chunk)[0], last), training=True)
             with g_tape.stop_recording():
                 d_loss, penalty = self._critic_update(chunk, fake, salt=last)
-            scores = self.discriminator(fake, training=True)
+            scores = self._discriminate(fake, last + 128)
             if self.objective == "gan":
                 g_loss = losses.generator_loss(scores)
             else:
                 g_loss = losses.wasserstein_generator_loss(scores)
-            scaled = g_loss / replicas
+            scaled = self.g_optimizer.scale_loss(g_loss / replicas)
         variables = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled, variables), variables))
         if self.ema_decay is not None:
+            # Warm-up as in `tf.train.ExponentialMovingAverage(num_updates=)`:
+            # the decay is min(ema_decay, (1 + t) / (10 + t)) at generator step
+            # t, so the average does not hold on to the initial weights.
+            step = tf.cast(self.g_optimizer.iterations, tf.float32)
+            decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
             for average, variable in zip(self.ema_variables, self.generator.weights):
-                average.assign(self.ema_decay * average + (1.0 - self.ema_decay) * variable)
+                average.assign(decay * average + (1.0 - decay) * tf.cast(variable, average.dtype))
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         if self.objective == "wgan-gp":
@@ -305,6 +328,7 @@ class GAN(keras.Model):
             "n_critic": self.n_critic,
             "gp_weight": self.gp_weight,
             "ema_decay": self.ema_decay,
+            "augment": self.augment,
             "seed": self.seed,
         })
         return config

@@ -43,7 +43,8 @@ def upsampling_stages(image_shape):
     return stages
 
 
-def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, name="generator"):
+def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None,
+                    name="generator"):
     """Builds a DCGAN generator from latent vectors to images.
 
     A dense projection to a small feature map, a stride-1 transposed
@@ -57,6 +58,9 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, name="gene
         latent_dim: int >= 1. Size of the latent vectors.
         width: int >= 1. Filters of the last hidden layer (doubling towards
             the projection).
+        dtype: dtype policy of the hidden layers, e.g. `"mixed_float16"`
+            (GPU) or `"mixed_bfloat16"` (TPU, recent CPUs); None for the
+            global policy. The output stays float32.
         name: model name.
 
     Returns:
@@ -79,25 +83,30 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, name="gene
     filters = width * 2 ** max(stages, 1)
 
     latents = keras.Input(shape=(latent_dim,), name="latents")
-    x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project")(latents)
-    x = keras.layers.BatchNormalization(name="project_bn")(x)
-    x = keras.layers.LeakyReLU(0.2)(x)
-    x = keras.layers.Reshape((base_h, base_w, filters))(x)
+    x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project",
+                           dtype=dtype)(latents)
+    x = keras.layers.BatchNormalization(name="project_bn", dtype=dtype)(x)
+    x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
+    x = keras.layers.Reshape((base_h, base_w, filters), dtype=dtype)(x)
     for stage in range(stages):
         filters //= 2
         strides = 1 if stage == 0 else 2
         x = keras.layers.Conv2DTranspose(filters, 4, strides=strides, padding="same",
-                                         use_bias=False, name=f"up{stage}")(x)
-        x = keras.layers.BatchNormalization(name=f"up{stage}_bn")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
-    out = keras.layers.Conv2DTranspose(channels, 4, strides=2 if stages else 1, padding="same",
-                                       activation="sigmoid", name="to_image")(x)
-    # float32 output under a mixed-precision policy (Keras mixed-precision guide).
-    images = keras.layers.Activation("linear", dtype="float32", name="images")(out)
+                                         use_bias=False, name=f"up{stage}", dtype=dtype)(x)
+        x = keras.layers.BatchNormalization(name=f"up{stage}_bn", dtype=dtype)(x)
+        x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
+    x = keras.layers.Conv2DTranspose(channels, 4, strides=2 if stages else 1, padding="same",
+                                     name="to_image", dtype=dtype)(x)
+    # The sigmoid in float32 under a mixed-precision policy (Keras guide).
+    images = keras.layers.Activation("sigmoid", dtype="float32", name="images")(x)
     return keras.Model(latents, images, name=name)
 
 
-def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, name="discriminator"):
+NORMALIZATIONS = (None, "batch", "layer", "spectral")
+
+
+def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normalization=None,
+                        dtype=None, name="discriminator"):
     """Builds a DCGAN discriminator (or WGAN critic) from images to one logit.
 
     Stride-2 convolutions with leaky ReLU (slope 0.2), doubling the filters,
@@ -110,6 +119,8 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, name="di
         image_shape: `(height, width, channels)` of the images.
         width: int >= 1. Filters of the first convolution.
         dropout: float in [0, 1). Dropout after each 4x4 convolution.
+        dtype: dtype policy of the hidden layers (see `build_generator`);
+            the logits stay float32.
         name: model name.
 
     Returns:
@@ -124,20 +135,32 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, name="di
     _check_positive("width", width)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"Expected dropout in [0, 1). Received: dropout={dropout}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"Expected normalization in {NORMALIZATIONS}. "
+                         f"Received: normalization={normalization!r}")
     stages = max(upsampling_stages(image_shape), 1)
 
+    def conv(x, filters, kernel, name, first=False):
+        layer = keras.layers.Conv2D(filters, kernel, strides=2, padding="same", name=name,
+                                    dtype=dtype)
+        if normalization == "spectral":
+            layer = keras.layers.SpectralNormalization(layer, name=f"{name}_sn", dtype=dtype)
+        x = layer(x)
+        if normalization == "batch" and not first:
+            x = keras.layers.BatchNormalization(name=f"{name}_bn", dtype=dtype)(x)
+        elif normalization == "layer" and not first:
+            x = keras.layers.LayerNormalization(name=f"{name}_ln", dtype=dtype)(x)
+        return keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
+
     images = keras.Input(shape=image_shape, name="images")
-    x = keras.layers.Rescaling(2.0, offset=-1.0)(images)
+    x = keras.layers.Rescaling(2.0, offset=-1.0, dtype=dtype)(images)
     filters = width
     for stage in range(stages):
-        x = keras.layers.Conv2D(filters, 4, strides=2, padding="same",
-                                name=f"down{stage + 1}")(x)
-        x = keras.layers.LeakyReLU(0.2)(x)
+        x = conv(x, filters, 4, f"down{stage + 1}", first=stage == 0)
         if dropout:
-            x = keras.layers.Dropout(dropout)(x)
+            x = keras.layers.Dropout(dropout, dtype=dtype)(x)
         filters *= 2
-    x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", name=f"down{stages + 1}")(x)
-    x = keras.layers.LeakyReLU(0.2)(x)
-    x = keras.layers.Flatten()(x)
+    x = conv(x, filters, 3, f"down{stages + 1}")
+    x = keras.layers.Flatten(dtype=dtype)(x)
     logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
     return keras.Model(images, logits, name=name)

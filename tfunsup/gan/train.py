@@ -5,10 +5,20 @@ import keras
 import numpy as np
 
 from tfunsup.data import check_images, make_dataset
-from tfunsup.gan.gan import GAN, OBJECTIVES, sample_latents
+from tfunsup.gan.augment import check_policy
+from tfunsup.gan.gan import GAN, OBJECTIVES, default_optimizers, sample_latents
 from tfunsup.gan.networks import build_discriminator, build_generator
 from tfunsup.gan.sample_grid import SampleGrid
 from tfunsup.utils.reproducibility import get_strategy, set_seed
+
+MIXED_PRECISION = {None: None, "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def _loss_scaled(objective, d_optimizer, g_optimizer):
+    """The optimizers (defaults filled in) wrapped in dynamic loss scaling."""
+    default_d, default_g = default_optimizers(objective)
+    return (keras.optimizers.LossScaleOptimizer(d_optimizer or default_d),
+            keras.optimizers.LossScaleOptimizer(g_optimizer or default_g))
 
 
 def _check_int(name, value, minimum=1):
@@ -46,10 +56,10 @@ def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=16, epo
 
 
 def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator_width=None,
-              dropout=0.0, epochs=20, batch_size=64, n_critic=None, gp_weight=10.0,
-              ema_decay=0.99, d_optimizer=None, g_optimizer=None, seed=0, strategy=None,
-              jit_compile="auto", backup_dir=None, sample_dir=None, grid_latents=None,
-              callbacks=None, verbose=0):
+              dropout=0.0, normalization=None, epochs=20, batch_size=64, n_critic=None,
+              gp_weight=10.0, ema_decay=0.99, augment=None, d_optimizer=None, g_optimizer=None,
+              seed=0, strategy=None, jit_compile="auto", mixed_precision=None, backup_dir=None,
+              sample_dir=None, grid_latents=None, callbacks=None, verbose=0):
     """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
 
     Builds `build_generator` / `build_discriminator` for the images' shape
@@ -70,6 +80,9 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
         discriminator_width: int >= 1; default `2 * width` (see
             `build_discriminator`).
         dropout: discriminator dropout in [0, 1).
+        normalization: discriminator normalization, None, `"batch"` (DCGAN),
+            `"layer"` or `"spectral"` (see `build_discriminator`); not
+            `"batch"` for WGAN-GP, whose penalty is per sample.
         epochs: int >= 1. Passes over the images.
         batch_size: int >= 1. Images per discriminator update;
             `batch_size * n_critic` must not exceed the number of images.
@@ -78,6 +91,8 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
         gp_weight: gradient-penalty weight (WGAN-GP).
         ema_decay: decay of the generator's weight average used for sampling
             and export (see `GAN`), or None for the last weights.
+        augment: DiffAugment policies for the discriminator's inputs, e.g.
+            `"translation"` (see `GAN`), or None.
         d_optimizer, g_optimizer: optimizers, default `default_optimizers`.
         seed: int; makes a run repeatable on CPU (weights, shuffling, latents),
             with TensorFlow op determinism on unless `jit_compile=True`.
@@ -85,6 +100,11 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
         strategy: `tf.distribute.Strategy`; default the current one.
         jit_compile: XLA for the train step: `True`, `False`, or `"auto"`
             (on a single GPU; off on CPU, where XLA measured slower).
+        mixed_precision: None (float32), `"float16"` (GPUs: `mixed_float16`
+            hidden layers, optimizers wrapped in
+            `keras.optimizers.LossScaleOptimizer`) or `"bfloat16"` (TPUs and
+            CPUs with bfloat16 units: `mixed_bfloat16`, no loss scaling).
+            Weights, generated images and logits stay float32.
         backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
         sample_dir: folder for the per-epoch sample-grid PNGs, or None.
         grid_latents: float32 `(n, latent_dim)` latents of the sample grid;
@@ -107,13 +127,24 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
     if discriminator_width is None:
         discriminator_width = 2 * width
     _check_int("discriminator_width", discriminator_width)
+    if mixed_precision not in MIXED_PRECISION:
+        raise ValueError(f"Expected mixed_precision in {tuple(MIXED_PRECISION)}. "
+                         f"Received: mixed_precision={mixed_precision!r}")
+    if objective == "wgan-gp" and normalization == "batch":
+        raise ValueError("Expected normalization other than 'batch' for WGAN-GP (its "
+                         "gradient penalty is per sample). Received: normalization='batch'")
+    check_policy(augment)
+    policy = MIXED_PRECISION[mixed_precision]
     set_seed(seed, deterministic=jit_compile is not True)
     strategy = get_strategy(strategy)
     with strategy.scope():
-        generator = build_generator(images.shape[1:], latent_dim, width)
-        discriminator = build_discriminator(images.shape[1:], discriminator_width, dropout)
+        generator = build_generator(images.shape[1:], latent_dim, width, dtype=policy)
+        discriminator = build_discriminator(images.shape[1:], discriminator_width, dropout,
+                                            normalization, dtype=policy)
         gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
-                  gp_weight=gp_weight, ema_decay=ema_decay, seed=seed)
+                  gp_weight=gp_weight, ema_decay=ema_decay, augment=augment, seed=seed)
+        if mixed_precision == "float16":
+            d_optimizer, g_optimizer = _loss_scaled(objective, d_optimizer, g_optimizer)
         gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile)
     dataset = make_dataset(images, batch_size=batch_size * n_critic, shuffle=True, seed=seed,
                            drop_remainder=True, autotune=False)
