@@ -65,6 +65,7 @@ def bad_npz(tmp_path_factory):
     (["--loss", "wgan-gp", "--batch-size", "400"], "x n_critic=5"),
     (["--data", "{d}/pixels_255.npz"], "[0, 1]"),
     (["--data", "{d}/flat.npz"], "rank 4"),
+    (["--augment", "color"], "augment='color'"),
 ])
 def test_bad_input_one_line_error_before_training(argv, message, bad_npz, tmp_path, capsys):
     out = tmp_path / "out"

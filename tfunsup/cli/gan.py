@@ -4,11 +4,11 @@ export the generator."""
 import time
 from pathlib import Path
 
+from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument
 from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
 
 DEFAULT_DATA = "mnist-5k"
 LOSSES = ("gan", "wgan-gp")
-DEFAULT_AUGMENT = {"gan": "none", "wgan-gp": "none"}
 
 
 def add_parser(subparsers):
@@ -39,20 +39,22 @@ def add_parser(subparsers):
     parser.add_argument("--backbone", default=None,
                         help="feature extractor of FID/KID: TF Hub URL, SavedModel folder "
                              "or keras:<Application> (default: saved_models/mnist5k_source)")
-    parser.add_argument("--augment", default=None,
+    parser.add_argument("--augment", default="none",
                         help="DiffAugment policies for the discriminator: translation, cutout, "
-                             "translation,cutout or none (default: per --loss, see the README)")
+                             "translation,cutout or none (default: none)")
     parser.add_argument("--mixed-precision", default="off",
                         choices=["off", "float16", "bfloat16"],
                         help="mixed precision: float16 on GPUs, bfloat16 on TPUs and CPUs "
                              "with bfloat16 units (default: off)")
-    parser.add_argument("--jit-compile", default="auto", choices=["auto", "on", "off"],
-                        help="XLA for the train step (default: auto = on a single GPU, "
-                             "off on CPU where it is slower)")
+    add_jit_argument(parser)
     parser.add_argument("--backup-dir", default=None,
                         help="BackupAndRestore folder (default: <out>.backup)")
     add_common_arguments(parser, "runs/gan")
-    parser.set_defaults(run=run, batch_size=32)
+    for action in parser._actions:
+        if action.dest == "batch_size":
+            action.default = 32
+            action.help = "images per discriminator update (default: 32)"
+    parser.set_defaults(run=run)
 
 
 def _default_epochs(loss):
@@ -79,8 +81,7 @@ def run(args):
     from tfunsup.gan import check_gan_arguments
     from tfunsup.gan.augment import check_policy
 
-    augment = args.augment if args.augment is not None else DEFAULT_AUGMENT[args.loss]
-    augment = None if augment == "none" else augment
+    augment = None if args.augment == "none" else args.augment
     check_policy(augment)
     data = load_dataset(args.data)
     images, n_critic = check_gan_arguments(
@@ -110,7 +111,7 @@ def run(args):
         print(f"Training a {args.loss} on {len(images)} images of '{args.data}' "
               f"{images.shape[1:]} for {epochs} epochs ...", flush=True)
     train_start = time.perf_counter()
-    jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+    jit = JIT_CHOICES[args.jit]
     gan, history = train_gan(
         images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
         discriminator_width=discriminator_width, ema_decay=0.999,
