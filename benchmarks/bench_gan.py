@@ -17,8 +17,9 @@ The variants run interleaved, one epoch each per round, so a busy machine
 slows them alike. Images/s of an epoch are timed from the end of its first
 batch to the end of the epoch (excluding `tf.data` start-up, the epoch-start
 stall MEASURED.md describes); the whole `fit` call's wall time is reported too.
-Medians over the rounds; the first round (tracing / XLA compilation) is a
-warm-up and not counted.
+Medians over the rounds, and the median over the rounds of each round's
+ratio to the reference (paired, so less sensitive to a noisy machine); the
+first round (tracing / XLA compilation) is a warm-up and not counted.
 """
 
 import argparse
@@ -85,17 +86,24 @@ class KerasIODCGAN(keras.Model):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Seconds from the end of the first batch to the end of the epoch."""
+    """Seconds and steps from the end of the first call of the train function
+    (one step, or `steps_per_execution` steps) to the end of the epoch.
+
+    Keras reports the index of the last step of each call to
+    `on_train_batch_end`."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = None
 
     def on_train_batch_end(self, batch, logs=None):
-        if batch == 0:
-            self.start = time.perf_counter()
-            self.batches = 0
-        self.batches += 1
+        if self.start is None:
+            self.start, self.first = time.perf_counter(), batch
+        self.last = batch
 
     def on_epoch_end(self, epoch, logs=None):
         self.seconds = time.perf_counter() - self.start
-        self.timed_batches = self.batches - 1
+        self.timed_batches = self.last - self.first
+        self.batches = self.last + 1
 
 
 def _networks(shape, latent_dim, width, discriminator_width, dtype=None):
@@ -107,12 +115,15 @@ def _networks(shape, latent_dim, width, discriminator_width, dtype=None):
 def build_variants(images, latent_dim, width, discriminator_width, batch_size):
     shape = images.shape[1:]
     variants = {}
-    for name, jit, dtype in (("ours, no XLA", False, None), ("ours, XLA", True, None),
-                             ("ours, bfloat16", False, "mixed_bfloat16")):
+    for name, jit, dtype, steps in (
+            ("ours, no XLA", False, None, 1), ("ours, XLA", True, None, 1),
+            ("ours, bfloat16", False, "mixed_bfloat16", 1),
+            ("ours, 8 steps/call", False, None, 8),
+            ("ours, bf16, 8 steps/call", False, "mixed_bfloat16", 8)):
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
                                              dtype)
         gan = GAN(generator, discriminator, objective="gan", seed=0)
-        gan.compile(jit_compile=jit)
+        gan.compile(jit_compile=jit, steps_per_execution=steps)
         data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
                             drop_remainder=True, autotune=False)
         variants[name] = (gan, data)
@@ -150,20 +161,27 @@ def main(argv=None):
             if round_ == 0:
                 continue  # warm-up: tracing and XLA compilation
             step_rates[name].append(timer.timed_batches * args.batch_size / timer.seconds)
-            wall_rates[name].append((timer.timed_batches + 1) * args.batch_size / wall)
+            wall_rates[name].append(timer.batches * args.batch_size / wall)
         if round_:
             print(f"round {round_}: " + ", ".join(
                 f"{n} {step_rates[n][-1]:.0f} img/s" for n in variants), flush=True)
 
     reference = statistics.median(step_rates["keras-io recipe"])
+    # Each round's rate over the reference's rate of the same round: the
+    # variants ran back to back, so a busy machine slows both.
+    paired = {name: statistics.median(
+        r / ref for r, ref in zip(step_rates[name], step_rates["keras-io recipe"]))
+        for name in variants}
     print(f"\nGAN train step, MNIST-5k 28x28, batch {args.batch_size}, "
           f"widths {args.width}/{args.discriminator_width}, "
           f"median of {args.rounds} epochs ({os.cpu_count()} CPUs, TF {tf.__version__})")
-    print(f"{'variant':<18} {'images/s (steps)':>17} {'images/s (fit wall)':>20} {'vs keras-io':>12}")
+    print(f"{'variant':<26} {'images/s (steps)':>17} {'images/s (fit wall)':>20} "
+          f"{'vs keras-io':>12} {'paired ratio':>13}")
     for name in variants:
         steps = statistics.median(step_rates[name])
         wall = statistics.median(wall_rates[name])
-        print(f"{name:<18} {steps:>17.0f} {wall:>20.0f} {steps / reference:>11.2f}x")
+        print(f"{name:<26} {steps:>17.0f} {wall:>20.0f} {steps / reference:>11.2f}x "
+              f"{paired[name]:>12.2f}x")
 
 
 if __name__ == "__main__":

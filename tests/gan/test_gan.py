@@ -162,3 +162,14 @@ def test_discriminator_normalizations_train(digits, normalization):
     gan, history = train_gan(digits, objective=objective, n_critic=1, epochs=1, seed=0,
                              normalization=normalization, **SMALL)
     assert all(np.isfinite(v[-1]) for v in history.values())
+
+
+def test_steps_per_execution_trains_the_same_weights(digits):
+    """Several steps per call of the train function change the Python loop,
+    not the training: the same seed gives the same generator."""
+    one, _ = train_gan(digits, epochs=2, seed=5, **SMALL)
+    four, history = train_gan(digits, epochs=2, seed=5, steps_per_execution=4, **SMALL)
+    assert int(four.g_optimizer.iterations) == 2 * (len(digits) // SMALL["batch_size"])
+    for a, b in zip(_weights(one.generator), _weights(four.generator)):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    assert len(history["g_loss"]) == 2

@@ -47,6 +47,9 @@ def add_parser(subparsers):
                         help="mixed precision: float16 on GPUs, bfloat16 on TPUs and CPUs "
                              "with bfloat16 units (default: off)")
     add_jit_argument(parser)
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="train steps per call of the compiled train function "
+                             "(fewer Python round trips; default: 1)")
     parser.add_argument("--backup-dir", default=None,
                         help="BackupAndRestore folder (default: <out>.backup)")
     add_common_arguments(parser, "runs/gan")
@@ -75,6 +78,7 @@ def run(args):
     check_positive("--discriminator-width", discriminator_width)
     check_positive("--batch-size", args.batch_size)
     check_positive("--n-samples", args.n_samples)
+    check_positive("--steps-per-execution", args.steps_per_execution)
     if args.n_critic is not None:
         check_positive("--n-critic", args.n_critic)
     from tfunsup.data import load_dataset
@@ -116,7 +120,7 @@ def run(args):
         images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
         discriminator_width=discriminator_width, ema_decay=0.999,
         epochs=epochs, batch_size=args.batch_size, n_critic=n_critic, seed=args.seed,
-        augment=augment, jit_compile=jit,
+        augment=augment, jit_compile=jit, steps_per_execution=args.steps_per_execution,
         mixed_precision=None if args.mixed_precision == "off" else args.mixed_precision,
         backup_dir=backup_dir, verbose=0 if args.quiet else 2)
     train_seconds = time.perf_counter() - train_start

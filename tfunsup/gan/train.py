@@ -58,7 +58,8 @@ def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=16, epo
 def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator_width=None,
               dropout=0.0, normalization=None, epochs=20, batch_size=64, n_critic=None,
               gp_weight=10.0, ema_decay=0.99, augment=None, d_optimizer=None, g_optimizer=None,
-              seed=0, strategy=None, jit_compile="auto", mixed_precision=None, backup_dir=None,
+              seed=0, strategy=None, jit_compile="auto", mixed_precision=None,
+              steps_per_execution=1, backup_dir=None,
               sample_dir=None, grid_latents=None, callbacks=None, verbose=0):
     """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
 
@@ -105,6 +106,9 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
             `keras.optimizers.LossScaleOptimizer`) or `"bfloat16"` (TPUs and
             CPUs with bfloat16 units: `mixed_bfloat16`, no loss scaling).
             Weights, generated images and logits stay float32.
+        steps_per_execution: int >= 1. Train steps per call of the compiled
+            train function (Keras `compile`): fewer Python round trips per
+            step; callbacks then see every `steps_per_execution`-th batch.
         backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
         sample_dir: folder for the per-epoch sample-grid PNGs, or None.
         grid_latents: float32 `(n, latent_dim)` latents of the sample grid;
@@ -127,6 +131,7 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
     if discriminator_width is None:
         discriminator_width = 2 * width
     _check_int("discriminator_width", discriminator_width)
+    _check_int("steps_per_execution", steps_per_execution)
     if mixed_precision not in MIXED_PRECISION:
         raise ValueError(f"Expected mixed_precision in {tuple(MIXED_PRECISION)}. "
                          f"Received: mixed_precision={mixed_precision!r}")
@@ -145,7 +150,8 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
                   gp_weight=gp_weight, ema_decay=ema_decay, augment=augment, seed=seed)
         if mixed_precision == "float16":
             d_optimizer, g_optimizer = _loss_scaled(objective, d_optimizer, g_optimizer)
-        gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile)
+        gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile,
+                    steps_per_execution=steps_per_execution)
     dataset = make_dataset(images, batch_size=batch_size * n_critic, shuffle=True, seed=seed,
                            drop_remainder=True, autotune=False)
     latents = grid_latents if grid_latents is not None else sample_latents(
