@@ -1,11 +1,8 @@
 """Export of a trained generator as a SavedModel mapping latents to images."""
 
-import os
-import shutil
-import tempfile
-from pathlib import Path
-
 import keras
+
+from tfunsup.utils.export import export_atomically
 
 
 def export_generator(generator, path, overwrite=False):
@@ -33,16 +30,4 @@ def export_generator(generator, path, overwrite=False):
         generator = generator.sampler()
     if not isinstance(generator, keras.Model):
         raise ValueError(f"Expected a keras.Model generator or a GAN. Received: {generator!r}")
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"SavedModel path '{path}' exists; pass overwrite=True.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        generator.export(str(staging / "model"), verbose=False)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging / "model", path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
+    return export_atomically(generator, path, overwrite=overwrite)
