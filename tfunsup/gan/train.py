@@ -26,8 +26,8 @@ def _check_int(name, value, minimum=1):
         raise ValueError(f"Expected {name} >= {minimum}. Received: {name}={value!r}")
 
 
-def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=16, epochs=1,
-                        batch_size=64, n_critic=None):
+def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epochs=1,
+                        batch_size=32, n_critic=None):
     """Validates `train_gan` arguments before any work starts.
 
     Returns:
@@ -55,9 +55,9 @@ def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=16, epo
     return images, n_critic
 
 
-def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator_width=None,
-              dropout=0.0, normalization=None, epochs=20, batch_size=64, n_critic=None,
-              gp_weight=10.0, ema_decay=0.99, augment=None, d_optimizer=None, g_optimizer=None,
+def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator_width=None,
+              dropout=0.0, normalization=None, epochs=40, batch_size=32, n_critic=None,
+              gp_weight=10.0, ema_decay=0.999, augment=None, d_optimizer=None, g_optimizer=None,
               seed=0, strategy=None, jit_compile="auto", mixed_precision=None,
               steps_per_execution=1, backup_dir=None,
               sample_dir=None, grid_latents=None, callbacks=None, verbose=0):
@@ -72,13 +72,17 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
     called again with the same arguments (the backup is deleted when training
     completes).
 
+    The defaults are the recipe of `tfunsup gan --loss gan` (measured in the
+    README: FID 9.54, KID 0.384, Inception Score 7.04 on MNIST-5k in about
+    3 CPU minutes).
+
     Args:
         images: float32 array `(n, height, width, channels)` in [0, 1]
             (rank 3 is taken as grayscale).
         objective: `"gan"` (non-saturating DCGAN) or `"wgan-gp"`.
         latent_dim: int >= 1. Size of the latent vectors.
         width: int >= 1. Generator width (see `build_generator`).
-        discriminator_width: int >= 1; default `2 * width` (see
+        discriminator_width: int >= 1; default `width` (see
             `build_discriminator`).
         dropout: discriminator dropout in [0, 1).
         normalization: discriminator normalization, None, `"batch"` (DCGAN),
@@ -129,7 +133,7 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=16, discriminator
         images, objective=objective, latent_dim=latent_dim, width=width, epochs=epochs,
         batch_size=batch_size, n_critic=n_critic)
     if discriminator_width is None:
-        discriminator_width = 2 * width
+        discriminator_width = width
     _check_int("discriminator_width", discriminator_width)
     _check_int("steps_per_execution", steps_per_execution)
     if mixed_precision not in MIXED_PRECISION:
