@@ -28,6 +28,17 @@ def _check_features(features, name):
     return x
 
 
+def _check_feature_pair(real_features, fake_features):
+    """Both feature arrays checked, float64, of one feature dimension."""
+    real = _check_features(real_features, "real_features")
+    fake = _check_features(fake_features, "fake_features")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(
+            f"Expected features of equal dimension. Received real_features {real.shape} "
+            f"and fake_features {fake.shape}")
+    return real, fake
+
+
 def frechet_distance(real_features, fake_features, epsilon=1e-6):
     """Fréchet distance between Gaussians fitted to two feature sets (FID).
 
@@ -57,12 +68,7 @@ def frechet_distance(real_features, fake_features, epsilon=1e-6):
         Two Time-Scale Update Rule Converge to a Local Nash Equilibrium.
         NeurIPS 2017.
     """
-    real = _check_features(real_features, "real_features")
-    fake = _check_features(fake_features, "fake_features")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"Expected features of equal dimension. Received real_features {real.shape} "
-            f"and fake_features {fake.shape}")
+    real, fake = _check_feature_pair(real_features, fake_features)
     mu_r, mu_g = real.mean(axis=0), fake.mean(axis=0)
     sigma_r = np.atleast_2d(np.cov(real, rowvar=False))
     sigma_g = np.atleast_2d(np.cov(fake, rowvar=False))
@@ -121,12 +127,7 @@ def kernel_distance(real_features, fake_features, subset_size=1000, n_subsets=10
     Reference:
         Bińkowski, Sutherland, Arbel, Gretton. Demystifying MMD GANs. ICLR 2018.
     """
-    real = _check_features(real_features, "real_features")
-    fake = _check_features(fake_features, "fake_features")
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(
-            f"Expected features of equal dimension. Received real_features {real.shape} "
-            f"and fake_features {fake.shape}")
+    real, fake = _check_feature_pair(real_features, fake_features)
     if subset_size < 2:
         raise ValueError(f"Expected subset_size >= 2. Received: subset_size={subset_size}")
     if n_subsets < 1:
