@@ -2,9 +2,14 @@
 cluster the codes."""
 
 import time
-from pathlib import Path
 
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    backup_directory,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 JIT_CHOICES = {"auto": "auto", "on": True, "off": False}
 
@@ -96,7 +101,7 @@ def run(args):
     from tfunsup.metrics import clustering_scores
     from tfunsup.utils.run_directory import RunDirectory
 
-    backup_dir = Path(args.backup_dir or f"{str(args.out).rstrip('/')}.backup")
+    backup_dir = backup_directory(args.out, args.backup_dir)
     if (backup_dir / "training_metadata.json").is_file():
         print(f"Resuming the interrupted training from {backup_dir}", flush=True)
     estimator = AutoencoderEstimator(

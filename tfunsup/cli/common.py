@@ -19,6 +19,11 @@ def add_common_arguments(parser, default_out):
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def backup_directory(out, backup_dir=None):
+    """`--backup-dir`, or by default `<out>.backup` beside the output folder."""
+    return Path(backup_dir or f"{str(out).rstrip('/')}.backup")
+
+
 def check_positive(name, value):
     """Raises ValueError unless `value` >= 1."""
     if value < 1:

@@ -1,10 +1,15 @@
 """`tfunsup finetune`: unsupervised pretraining, then fine-tuning with few labels."""
 
 import time
-from pathlib import Path
 
 from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument, check_fraction
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    backup_directory,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 
 def add_parser(subparsers):
@@ -75,7 +80,7 @@ def run(args):
     from tfunsup.utils.export import export_atomically
     from tfunsup.utils.run_directory import RunDirectory
 
-    backup_dir = Path(args.backup_dir or f"{str(args.out).rstrip('/')}.backup")
+    backup_dir = backup_directory(args.out, args.backup_dir)
     if not args.quiet:
         print(f"Pretraining a {args.architecture} encoder ({args.method}, latent_dim="
               f"{args.latent_dim}) on {len(train_index)} unlabeled images of "

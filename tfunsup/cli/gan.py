@@ -5,7 +5,13 @@ import time
 from pathlib import Path
 
 from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    backup_directory,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 DEFAULT_DATA = "mnist-5k"
 LOSSES = ("gan", "wgan-gp")
@@ -105,7 +111,7 @@ def run(args):
     from tfunsup.utils.run_directory import RunDirectory
 
     out = Path(args.out)
-    backup_dir = Path(args.backup_dir) if args.backup_dir else out.with_name(out.name + ".backup")
+    backup_dir = backup_directory(out, args.backup_dir)
     if not args.quiet and backup_dir.is_dir():
         print(f"Resuming from the backup in {backup_dir} ...", flush=True)
     digits = images.shape[-1] == 1

@@ -4,6 +4,7 @@
 import keras
 import numpy as np
 
+from tfunsup.autoencoders.training import training_callbacks
 from tfunsup.data import check_images, make_dataset
 from tfunsup.gan.augment import check_policy
 from tfunsup.gan.gan import GAN, OBJECTIVES, default_optimizers, sample_latents
@@ -161,11 +162,8 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
     latents = grid_latents if grid_latents is not None else sample_latents(
         64, latent_dim, seed or 0)
     grid = SampleGrid(latents, sample_dir)
-    all_callbacks = [keras.callbacks.TerminateOnNaN(), grid]
-    if backup_dir is not None:
-        all_callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
-    all_callbacks += list(callbacks or [])
-    history = gan.fit(dataset, epochs=epochs, callbacks=all_callbacks, verbose=verbose,
+    history = gan.fit(dataset, epochs=epochs, verbose=verbose,
+                      callbacks=training_callbacks(backup_dir, [grid, *(callbacks or [])]),
                       shuffle=False)  # the dataset reshuffles itself
     gan.sample_grid = grid
     return gan, history.history
