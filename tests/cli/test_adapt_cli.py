@@ -80,12 +80,6 @@ def test_target_labels_only_score_and_same_seed_gives_same_numbers(two_runs):
             np.mean(permuted[method] == permuted["label"]))
 
 
-def _one_line_error(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
-
-
 @pytest.mark.parametrize("argv, message", [
     (["--target", "{d}/target_3_classes.npz"], "same classes. Received: 10 classes"),
     (["--target", "{d}/target_flat.npz"], "rank 4"),
@@ -93,20 +87,20 @@ def _one_line_error(capsys):
     (["--epochs", "0"], "--epochs >= 1"),
     (["--target", "nope"], "Unknown dataset 'nope'"),
 ])
-def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, capsys):
+def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, one_line_error):
     out = tmp_path / "out"
     argv = [a.format(d=npz_domains) for a in argv]
     assert main(["adapt", "--out", str(out), "--quiet", *argv]) == 2
-    assert message in _one_line_error(capsys)
+    assert message in one_line_error()
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_refuses_to_overwrite(two_runs, npz_domains, capsys):
+def test_refuses_to_overwrite(two_runs, npz_domains, one_line_error):
     out, _ = two_runs
     before = (out / "metrics.json").read_text()
     assert _run(npz_domains, "target.npz", out) == 2
-    assert "--overwrite" in _one_line_error(capsys)
+    assert "--overwrite" in one_line_error()
     assert (out / "metrics.json").read_text() == before
 
 

@@ -39,12 +39,6 @@ def test_refuses_to_overwrite_then_overwrites(default_run, capsys):
     assert (default_run / "metrics.json").read_text() == before
 
 
-def _one_line_error(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
-
-
 @pytest.mark.parametrize("argv, message", [
     (["--data", "nope"], "Unknown dataset 'nope'"),
     (["--backbone", "keras:NoSuchNet"], "keras:NoSuchNet"),
@@ -52,35 +46,36 @@ def _one_line_error(capsys):
     (["--n-clusters", "5000"], "n_clusters <= number of samples"),
     (["--data", "missing/folder"], "does not exist"),
 ])
-def test_bad_input_one_line_error_no_output(argv, message, tmp_path, capsys, saved_models_dir):
+def test_bad_input_one_line_error_no_output(argv, message, tmp_path, one_line_error,
+                                            saved_models_dir):
     out = tmp_path / "out"
     assert main(["cluster", "--out", str(out), "--quiet", *argv]) == 2
-    assert message in _one_line_error(capsys)
+    assert message in one_line_error()
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_empty_folder_and_corrupt_image(tmp_path, capsys):
+def test_empty_folder_and_corrupt_image(tmp_path, one_line_error):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["cluster", "--data", str(empty), "--out", str(tmp_path / "o1")]) == 2
-    assert "No images found" in _one_line_error(capsys)
+    assert "No images found" in one_line_error()
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "x.png").write_bytes(b"garbage")
     assert main(["cluster", "--data", str(broken), "--out", str(tmp_path / "o2")]) == 2
-    assert "x.png" in _one_line_error(capsys)
+    assert "x.png" in one_line_error()
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
 
 
-def test_nan_npz(tmp_path, capsys):
+def test_nan_npz(tmp_path, one_line_error):
     np.savez(tmp_path / "bad.npz", x=np.full((30, 8, 8), np.nan, np.float32))
     assert main(["cluster", "--data", str(tmp_path / "bad.npz"),
                  "--out", str(tmp_path / "o")]) == 2
-    assert "NaN or Inf" in _one_line_error(capsys)
+    assert "NaN or Inf" in one_line_error()
 
 
-def test_failure_mid_run_leaves_no_partial_output(tmp_path, monkeypatch, capsys,
+def test_failure_mid_run_leaves_no_partial_output(tmp_path, monkeypatch, one_line_error,
                                                   saved_models_dir):
     from tfunsup.cluster import TransferClustering
 
@@ -92,5 +87,5 @@ def test_failure_mid_run_leaves_no_partial_output(tmp_path, monkeypatch, capsys,
     out = tmp_path / "runs" / "c"
     assert main(["cluster", "--data", str(tmp_path / "d.npz"), "--n-clusters", "2",
                  "--head-epochs", "1", "--out", str(out), "--quiet"]) == 2
-    assert "disk full" in _one_line_error(capsys)
+    assert "disk full" in one_line_error()
     assert not (tmp_path / "runs").exists()

@@ -43,12 +43,6 @@ def test_exported_generator_maps_latents_to_images(small_run):
     assert images.min() >= 0.0 and images.max() <= 1.0
 
 
-def _one_line_error(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
-
-
 @pytest.fixture(scope="module")
 def bad_npz(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bad")
@@ -67,16 +61,16 @@ def bad_npz(tmp_path_factory):
     (["--data", "{d}/flat.npz"], "rank 4"),
     (["--augment", "color"], "augment='color'"),
 ])
-def test_bad_input_one_line_error_before_training(argv, message, bad_npz, tmp_path, capsys):
+def test_bad_input_one_line_error_before_training(argv, message, bad_npz, tmp_path, one_line_error):
     out = tmp_path / "out"
     argv = [a.format(d=bad_npz) for a in argv]
     assert main(["gan", "--out", str(out), *SMALL_BUDGET, *argv]) == 2
-    assert message in _one_line_error(capsys)
+    assert message in one_line_error()
     assert [p.name for p in tmp_path.iterdir()] == []  # no output, no backup
 
 
-def test_refuses_to_overwrite(small_run, capsys):
+def test_refuses_to_overwrite(small_run, one_line_error):
     before = (small_run / "metrics.json").read_text()
     assert main(["gan", "--out", str(small_run), *SMALL_BUDGET]) == 2
-    assert "--overwrite" in _one_line_error(capsys)
+    assert "--overwrite" in one_line_error()
     assert (small_run / "metrics.json").read_text() == before
