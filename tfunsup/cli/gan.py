@@ -21,7 +21,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "gan", help="train a DCGAN / WGAN-GP and measure its samples",
         description="Train a DCGAN-style GAN (non-saturating loss) or a WGAN-GP on "
-                    "unlabeled images, score 5,000 samples with FID and KID (features "
+                    "unlabeled images, by default conditioned on k-means pseudo-labels "
+                    "(--n-clusters; 0 for an unconditional GAN), score 5,000 samples with FID and KID (features "
                     "of the MNIST-5k source model by default) and the classifier "
                     "Inception Score (digit data), and export the generator as a "
                     "SavedModel. An interrupted run resumes from its backup when run "
@@ -40,6 +41,13 @@ def add_parser(subparsers):
     parser.add_argument("--n-critic", type=int, default=None,
                         help="critic updates per generator update (default: 1 for gan, "
                              "5 for wgan-gp)")
+    parser.add_argument("--n-clusters", type=int, default=50,
+                        help="k-means clusters of the images whose pseudo-labels condition "
+                             "the GAN (projection discriminator); 0: unconditional "
+                             "(default: 50)")
+    parser.add_argument("--cluster-backbone", default=None,
+                        help="features for the k-means pseudo-labels: TF Hub URL, SavedModel "
+                             "folder or keras:<Application> (default: PCA of the pixels)")
     parser.add_argument("--n-samples", type=int, default=5000,
                         help="generated images scored (default: 5000)")
     parser.add_argument("--backbone", default=None,
@@ -85,6 +93,9 @@ def run(args):
     check_positive("--batch-size", args.batch_size)
     check_positive("--n-samples", args.n_samples)
     check_positive("--steps-per-execution", args.steps_per_execution)
+    if args.n_clusters < 0 or args.n_clusters == 1:
+        raise ValueError(f"Expected --n-clusters 0 (unconditional) or >= 2. "
+                         f"Received: --n-clusters {args.n_clusters}")
     if args.n_critic is not None:
         check_positive("--n-critic", args.n_critic)
     from tfunsup.data import load_dataset
@@ -94,19 +105,27 @@ def run(args):
     augment = None if args.augment == "none" else args.augment
     check_policy(augment)
     data = load_dataset(args.data)
-    images, n_critic = check_gan_arguments(
+    images, n_critic, _ = check_gan_arguments(
         data.images, objective=args.loss, latent_dim=args.latent_dim, width=args.width,
         epochs=epochs, batch_size=args.batch_size, n_critic=args.n_critic)
+    if args.n_clusters > len(images):
+        raise ValueError(f"Expected --n-clusters <= the number of images ({len(images)}). "
+                         f"Received: --n-clusters {args.n_clusters}")
+    if args.n_clusters and args.latent_dim < 2:
+        raise ValueError("Expected --latent-dim >= 2 with --n-clusters (the first latent "
+                         f"coordinate picks the cluster). Received: --latent-dim {args.latent_dim}")
 
     import numpy as np
 
-    from tfunsup.gan import export_generator, train_gan
+    from tfunsup.gan import cluster_pseudo_labels, export_generator, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
+    from tfunsup.metrics.clustering import cluster_purity
     from tfunsup.metrics.generative import (
         classifier_inception_score,
         generative_scores,
         load_classifier,
         load_feature_extractor,
+        nearest_neighbor_scores,
     )
     from tfunsup.utils.run_directory import RunDirectory
 
@@ -117,6 +136,20 @@ def run(args):
     digits = images.shape[-1] == 1
     feature_extractor = load_feature_extractor(args.backbone)  # before training: fails early
     classifier = load_classifier() if digits else False
+    pseudo_labels, pseudo_label_scores = None, None
+    cluster_start = time.perf_counter()
+    if args.n_clusters:
+        if not args.quiet:
+            print(f"Clustering the images into {args.n_clusters} pseudo-labels ...", flush=True)
+        pseudo_labels = cluster_pseudo_labels(images, args.n_clusters,
+                                              backbone=args.cluster_backbone, seed=args.seed)
+        if data.labels is not None:  # labels only score the pseudo-labels
+            from sklearn.metrics import normalized_mutual_info_score
+
+            pseudo_label_scores = {
+                "purity": cluster_purity(data.labels, pseudo_labels),
+                "nmi": float(normalized_mutual_info_score(data.labels, pseudo_labels))}
+    cluster_seconds = time.perf_counter() - cluster_start
     if not args.quiet:
         print(f"Training a {args.loss} on {len(images)} images of '{args.data}' "
               f"{images.shape[1:]} for {epochs} epochs ...", flush=True)
@@ -128,7 +161,7 @@ def run(args):
         epochs=epochs, batch_size=args.batch_size, n_critic=n_critic, seed=args.seed,
         augment=augment, jit_compile=jit, steps_per_execution=args.steps_per_execution,
         mixed_precision=None if args.mixed_precision == "off" else args.mixed_precision,
-        backup_dir=backup_dir, verbose=0 if args.quiet else 2)
+        pseudo_labels=pseudo_labels, backup_dir=backup_dir, verbose=0 if args.quiet else 2)
     train_seconds = time.perf_counter() - train_start
 
     n = args.n_samples
@@ -140,6 +173,7 @@ def run(args):
     noise_scores = generative_scores(real, noise, feature_extractor=feature_extractor,
                                      classifier=classifier, seed=args.seed)
     real_scores = classifier_inception_score(real, classifier) if digits else {}
+    copying = nearest_neighbor_scores(images, fake)
     metrics = {
         "fid": scores["fid"], "kid": scores["kid"], "kid_std": scores["kid_std"],
         "inception_score": scores.get("inception_score"),
@@ -149,6 +183,9 @@ def run(args):
         "min_class_fraction": min(scores["class_fractions"]) if digits else None,
         "noise": {"fid": noise_scores["fid"], "kid": noise_scores["kid"],
                   "inception_score": noise_scores.get("inception_score")},
+        "nearest_neighbor": copying,
+        "n_clusters": args.n_clusters, "cluster_backbone": args.cluster_backbone or "pixels",
+        "pseudo_labels": pseudo_label_scores, "cluster_seconds": cluster_seconds,
         "epochs": epochs, "loss": args.loss, "dataset": args.data, "n_images": len(images),
         "n_samples": n, "latent_dim": args.latent_dim, "width": args.width,
         "discriminator_width": discriminator_width,
@@ -173,5 +210,8 @@ def run(args):
     if digits:
         rows.append(["real (same classifier)", "", "", metrics["real_inception_score"]])
     print_table(rows, ["images", "FID", "KID", "Inception Score"])
+    print(f"nearest training image: median L2 {copying['fake_median']:.2f} from samples, "
+          f"{copying['train_median']:.2f} between training images (ratio "
+          f"{copying['ratio']:.2f}; < 1 would hint at copying)")
     print(f"wrote {out}/ in {metrics['seconds']:.1f} s")
     return 0

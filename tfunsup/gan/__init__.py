@@ -1,6 +1,12 @@
 """GANs: DCGAN-style networks, the GAN / WGAN-GP training objective, training,
 sample grids and generator export."""
 
+from tfunsup.gan.conditioning import (
+    ClusterCode,
+    cluster_latents,
+    cluster_pseudo_labels,
+    latent_clusters,
+)
 from tfunsup.gan.export import export_generator
 from tfunsup.gan.gan import GAN, OBJECTIVES, default_optimizers, sample_latents
 from tfunsup.gan.losses import (
@@ -17,8 +23,8 @@ from tfunsup.gan.sample_grid import SampleGrid
 from tfunsup.gan.train import check_gan_arguments, train_gan
 
 __all__ = [
-    "GAN", "OBJECTIVES", "SampleGrid", "build_discriminator", "build_generator",
-    "check_gan_arguments", "default_optimizers", "discriminator_loss", "export_generator",
+    "GAN", "OBJECTIVES", "ClusterCode", "SampleGrid", "build_discriminator", "build_generator",
+    "check_gan_arguments", "cluster_latents", "cluster_pseudo_labels", "latent_clusters", "default_optimizers", "discriminator_loss", "export_generator",
     "generator_loss", "gradient_penalty", "interpolate", "safe_norm", "sample_latents",
     "train_gan", "upsampling_stages", "wasserstein_critic_loss", "wasserstein_generator_loss",
 ]

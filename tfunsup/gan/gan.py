@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfunsup.gan import losses
 from tfunsup.gan.augment import check_policy, diff_augment
+from tfunsup.gan.conditioning import find_cluster_code, place_in_clusters
 
 OBJECTIVES = ("gan", "wgan-gp")
 
@@ -59,6 +60,15 @@ class GAN(keras.Model):
     update as in Algorithm 1 of Gulrajani et al.; feed batches of
     `n_critic * batch_size` images.
 
+    Cluster conditioning (Lucic et al. 2019; Liu et al. 2020): with a
+    generator built with `cluster_prior` and a projection discriminator
+    (`build_discriminator(n_clusters=...)`), feed `(images, pseudo_labels)`
+    batches. The images generated for a critic update get the same clusters
+    as its real images (through the first latent coordinate, see
+    `tfunsup.gan.conditioning`), and the discriminator scores every image
+    together with its cluster. The generator still maps plain N(0, I)
+    latents to images, drawing clusters with the prior's frequencies.
+
     Latent vectors are drawn from N(0, I) with stateless random ops seeded by
     `seed`, the generator's step counter and the replica id, so a run repeats
     exactly, resumes from a backup with the same noise stream, and each
@@ -74,7 +84,8 @@ class GAN(keras.Model):
             `build_generator`.
         discriminator: `keras.Model` from images to `(batch, 1)` logits or
             critic scores, e.g. `build_discriminator`. No batch norm for
-            WGAN-GP (the penalty is per sample).
+            WGAN-GP (the penalty is per sample). For a cluster-conditioned
+            generator, a model of `[images, labels]` with as many clusters.
         objective: `"gan"` or `"wgan-gp"`.
         n_critic: int >= 1. Discriminator updates per generator update;
             default 1 for `"gan"`, 5 for `"wgan-gp"`.
@@ -126,6 +137,21 @@ class GAN(keras.Model):
             raise ValueError(
                 "Expected a generator with one input of shape (batch, latent_dim). "
                 f"Received inputs: {[tuple(i.shape) for i in generator.inputs]}")
+        cluster_code = find_cluster_code(generator)
+        self.cluster_prior = None if cluster_code is None else cluster_code.cluster_prior
+        if (cluster_code is not None) != (len(discriminator.inputs) == 2):
+            raise ValueError(
+                "Expected a cluster-conditioned generator (cluster_prior) together with a "
+                "discriminator of [images, labels] (n_clusters), or neither. Received a "
+                f"generator {'with' if cluster_code else 'without'} clusters and a "
+                f"discriminator with {len(discriminator.inputs)} input(s).")
+        if cluster_code is not None:
+            embedding = [layer for layer in discriminator.layers
+                         if isinstance(layer, keras.layers.Embedding)]
+            if embedding and embedding[0].input_dim != cluster_code.n_clusters:
+                raise ValueError(
+                    f"The generator has {cluster_code.n_clusters} clusters but the "
+                    f"discriminator embeds {embedding[0].input_dim}.")
         image_shape = tuple(generator.outputs[0].shape[1:])
         critic_shape = tuple(discriminator.inputs[0].shape[1:])
         if image_shape != critic_shape:
@@ -242,15 +268,27 @@ class GAN(keras.Model):
     def _latents(self, batch_size, salt):
         return tf.random.stateless_normal((batch_size, self.latent_dim), self._seed(salt))
 
-    def _discriminate(self, images, salt):
-        """The discriminator's training-mode scores of (augmented) images."""
+    def _fake_latents(self, labels, batch_size, salt):
+        """N(0, I) latents; with clusters, placed in the clusters `labels`."""
+        latents = self._latents(batch_size, salt)
+        if self.cluster_prior is None:
+            return latents
+        uniform = tf.random.stateless_uniform((batch_size,), self._seed(salt + 256))
+        return place_in_clusters(latents, labels, self.cluster_prior, uniform)
+
+    def _discriminate(self, images, labels, salt):
+        """The discriminator's training-mode scores of (augmented) images
+        (of clusters `labels` when conditioned; else `labels` is None)."""
         if self._policy:
             images = diff_augment(images, self._policy, self._seed(salt + 2048))
-        return self.discriminator(images, training=True)
+        if labels is None:
+            return self.discriminator(images, training=True)
+        return self.discriminator([images, labels], training=True)
 
-    def _critic_update(self, real, fake, salt):
-        """One discriminator / critic update on `real` and `fake` images;
-        returns (loss, penalty). `fake` is treated as a constant here."""
+    def _critic_update(self, real, fake, labels, salt):
+        """One discriminator / critic update on `real` and `fake` images (both
+        of clusters `labels`, or None); returns (loss, penalty). `fake` is
+        treated as a constant here."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         batch = tf.shape(real)[0]
         fake = tf.stop_gradient(fake)
@@ -260,10 +298,11 @@ class GAN(keras.Model):
                     # Real and generated images in separate calls, so that a
                     # discriminator with batch norm normalises each on its own
                     # statistics (Radford et al. 2016; PyTorch's DCGAN example).
-                    real_scores = self._discriminate(real, salt)
-                    fake_scores = self._discriminate(fake, salt + 64)
+                    real_scores = self._discriminate(real, labels, salt)
+                    fake_scores = self._discriminate(fake, labels, salt + 64)
                 else:  # one call on both: fewer, larger kernels
-                    scores = self._discriminate(tf.concat([real, fake], 0), salt)
+                    scores = self._discriminate(tf.concat([real, fake], 0),
+                                                _repeat(labels, 2), salt)
                     real_scores, fake_scores = scores[:batch], scores[batch:]
                 loss = losses.discriminator_loss(real_scores, fake_scores)
                 # scale_loss: the loss scaling of mixed_float16, else identity.
@@ -275,7 +314,8 @@ class GAN(keras.Model):
             with tf.GradientTape() as tape:
                 with tf.GradientTape() as penalty_tape:
                     penalty_tape.watch(interpolates)
-                    scores = self._discriminate(tf.concat([real, fake, interpolates], 0), salt)
+                    scores = self._discriminate(tf.concat([real, fake, interpolates], 0),
+                                                _repeat(labels, 3), salt)
                     interpolate_scores = tf.reduce_sum(scores[2 * batch:])
                 gradients = penalty_tape.gradient(interpolate_scores, interpolates)
                 penalty = losses.gradient_penalty(gradients)
@@ -286,25 +326,38 @@ class GAN(keras.Model):
         return loss, penalty
 
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
         real = tf.cast(real, tf.float32)
+        if self.cluster_prior is None:
+            labels = None  # e.g. (images, images) batches
+        elif labels is None:
+            raise ValueError("A cluster-conditioned GAN trains on (images, pseudo_labels) "
+                             "batches; received images only.")
+        else:
+            labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         for i in range(self.n_critic - 1):
             chunk = real[i::self.n_critic]
-            fake = self.generator(self._latents(tf.shape(chunk)[0], i), training=True)
-            self._critic_update(chunk, fake, salt=i)
+            chunk_labels = None if labels is None else labels[i::self.n_critic]
+            fake = self.generator(
+                self._fake_latents(chunk_labels, tf.shape(chunk)[0], i), training=True)
+            self._critic_update(chunk, fake, chunk_labels, salt=i)
         # The last critic update's images are generated on the generator's
         # tape and reused for the generator update, scored by the updated
         # critic (as PyTorch's DCGAN example does): one generator forward
         # pass per step instead of two.
         last = self.n_critic - 1
         chunk = real[last::self.n_critic] if self.n_critic > 1 else real
+        chunk_labels = labels
+        if labels is not None and self.n_critic > 1:
+            chunk_labels = labels[last::self.n_critic]
         g_tape = tf.GradientTape()
         with g_tape:
-            fake = self.generator(self._latents(tf.shape(chunk)[0], last), training=True)
+            fake = self.generator(
+                self._fake_latents(chunk_labels, tf.shape(chunk)[0], last), training=True)
             with g_tape.stop_recording():
-                d_loss, penalty = self._critic_update(chunk, fake, salt=last)
-            scores = self._discriminate(fake, last + 128)
+                d_loss, penalty = self._critic_update(chunk, fake, chunk_labels, salt=last)
+            scores = self._discriminate(fake, chunk_labels, last + 128)
             if self.objective == "gan":
                 g_loss = losses.generator_loss(scores)
             else:
@@ -346,6 +399,10 @@ class GAN(keras.Model):
         config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
         config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
         return cls(**config)
+
+
+def _repeat(labels, times):
+    return None if labels is None else tf.concat([labels] * times, 0)
 
 
 def sample_latents(n, latent_dim, seed=0):

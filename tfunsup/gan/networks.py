@@ -2,6 +2,7 @@
 
 import keras
 
+from tfunsup.gan.conditioning import ClusterCode
 # Smallest feature map the generator starts from / the discriminator ends at.
 _MIN_BASE_SIZE = 4
 _MAX_STAGES = 4
@@ -44,7 +45,7 @@ def upsampling_stages(image_shape):
 
 
 def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None,
-                    name="generator"):
+                    name="generator", cluster_prior=None):
     """Builds a DCGAN generator from latent vectors to images.
 
     A dense projection to a small feature map, a stride-1 transposed
@@ -62,6 +63,10 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
             (GPU) or `"mixed_bfloat16"` (TPU, recent CPUs); None for the
             global policy. The output stays float32.
         name: model name.
+        cluster_prior: None (unconditional), or the `(n_clusters,)` cluster
+            frequencies of a cluster-conditioned generator: the first latent
+            coordinate then picks the cluster (`conditioning.ClusterCode`,
+            one-hot) and the other `latent_dim - 1` drive the image.
 
     Returns:
         A functional `keras.Model` with input `"latents"` float32
@@ -78,13 +83,19 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
     height, image_width, channels = _check_image_shape(image_shape)
     _check_positive("latent_dim", latent_dim)
     _check_positive("width", width)
+    if cluster_prior is not None and latent_dim < 2:
+        raise ValueError("Expected latent_dim >= 2 with cluster_prior (the first coordinate "
+                         f"picks the cluster). Received: latent_dim={latent_dim}")
     stages = upsampling_stages(image_shape)
     base_h, base_w = height >> stages, image_width >> stages
     filters = width * 2 ** max(stages, 1)
 
     latents = keras.Input(shape=(latent_dim,), name="latents")
+    x = latents
+    if cluster_prior is not None:
+        x = ClusterCode(cluster_prior, name="cluster_code")(x)
     x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project",
-                           dtype=dtype)(latents)
+                           dtype=dtype)(x)
     x = keras.layers.BatchNormalization(name="project_bn", dtype=dtype)(x)
     x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
     x = keras.layers.Reshape((base_h, base_w, filters), dtype=dtype)(x)
@@ -106,7 +117,7 @@ NORMALIZATIONS = (None, "batch", "layer", "spectral")
 
 
 def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normalization=None,
-                        dtype=None, name="discriminator"):
+                        dtype=None, name="discriminator", n_clusters=None):
     """Builds a DCGAN discriminator (or WGAN critic) from images to one logit.
 
     Stride-2 convolutions with leaky ReLU (slope 0.2), doubling the filters,
@@ -122,14 +133,22 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
         dtype: dtype policy of the hidden layers (see `build_generator`);
             the logits stay float32.
         name: model name.
+        n_clusters: None (unconditional), or int >= 2: a projection
+            discriminator for cluster-conditioned GANs, with a second input
+            `"labels"` int32 `(batch,)` and logits `dense(h) + <embed(label),
+            h>` on the last features `h` (Miyato & Koyama 2018).
 
     Returns:
         A functional `keras.Model` with input `"images"` float32 `(batch,
-        height, width, channels)` in [0, 1] (rescaled to [-1, 1] inside) and
-        output float32 `(batch, 1)` logits.
+        height, width, channels)` in [0, 1] (rescaled to [-1, 1] inside)
+        (and `"labels"` with `n_clusters`) and output float32 `(batch, 1)`
+        logits.
 
     Raises:
-        ValueError: on a bad `image_shape`, `width` or `dropout`.
+        ValueError: on a bad `image_shape`, `width`, `dropout` or `n_clusters`.
+
+    Reference:
+        Miyato, Koyama. cGANs with Projection Discriminator. ICLR 2018.
     """
     image_shape = _check_image_shape(image_shape)
     _check_positive("width", width)
@@ -138,6 +157,9 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"Expected normalization in {NORMALIZATIONS}. "
                          f"Received: normalization={normalization!r}")
+    if n_clusters is not None and (isinstance(n_clusters, bool) or not isinstance(
+            n_clusters, int) or n_clusters < 2):
+        raise ValueError(f"Expected n_clusters >= 2 or None. Received: n_clusters={n_clusters!r}")
     stages = max(upsampling_stages(image_shape), 1)
 
     def conv(x, filters, kernel, name, first=False):
@@ -162,5 +184,13 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
         filters *= 2
     x = conv(x, filters, 3, f"down{stages + 1}")
     x = keras.layers.Flatten(dtype=dtype)(x)
-    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
-    return keras.Model(images, logits, name=name)
+    if n_clusters is None:
+        logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+        return keras.Model(images, logits, name=name)
+    labels = keras.Input(shape=(), dtype="int32", name="labels")
+    score = keras.layers.Dense(1, dtype="float32", name="score")(x)
+    embedded = keras.layers.Embedding(n_clusters, x.shape[-1], name="cluster_embedding",
+                                      dtype=dtype)(labels)
+    projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")([embedded, x])
+    logits = keras.layers.Add(dtype="float32", name="logits")([score, projection])
+    return keras.Model([images, labels], logits, name=name)

@@ -28,12 +28,13 @@ def _check_int(name, value, minimum=1):
 
 
 def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epochs=1,
-                        batch_size=32, n_critic=None):
+                        batch_size=32, n_critic=None, pseudo_labels=None):
     """Validates `train_gan` arguments before any work starts.
 
     Returns:
-        `(images, n_critic)`: float32 `(n, height, width, channels)` images and
-        the resolved number of critic updates per generator update.
+        `(images, n_critic, pseudo_labels)`: float32 `(n, height, width,
+        channels)` images, the resolved number of critic updates per
+        generator update, and int32 `(n,)` pseudo-labels or None.
 
     Raises:
         ValueError: naming the offending argument and value.
@@ -53,14 +54,40 @@ def check_gan_arguments(images, *, objective="gan", latent_dim=64, width=32, epo
         raise ValueError(
             f"Expected batch_size{detail} <= the number of images ({len(images)}). "
             f"Received: batch_size={batch_size}")
-    return images, n_critic
+    if pseudo_labels is not None:
+        pseudo_labels = check_pseudo_labels(pseudo_labels, len(images))
+        if latent_dim < 2:
+            raise ValueError("Expected latent_dim >= 2 with pseudo_labels (the first latent "
+                             f"coordinate picks the cluster). Received: latent_dim={latent_dim}")
+    return images, n_critic, pseudo_labels
+
+
+def check_pseudo_labels(pseudo_labels, n_images):
+    """Pseudo-labels as int32 `(n,)`, each of >= 2 clusters 0..K-1 non-empty.
+
+    Raises:
+        ValueError: wrong shape or length, non-integer or negative values,
+            fewer than 2 clusters, or an empty cluster.
+    """
+    labels = np.asarray(pseudo_labels)
+    if labels.ndim != 1 or len(labels) != n_images:
+        raise ValueError(f"Expected pseudo_labels of shape ({n_images},), one per image. "
+                         f"Received shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise ValueError("Expected pseudo_labels of non-negative integers (cluster ids). "
+                         f"Received dtype {labels.dtype}, minimum {labels.min()}")
+    counts = np.bincount(labels)
+    if len(counts) < 2 or np.any(counts == 0):
+        raise ValueError("Expected pseudo_labels with clusters 0..K-1, K >= 2, none empty. "
+                         f"Received cluster sizes {counts.tolist()}")
+    return labels.astype(np.int32)
 
 
 def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator_width=None,
               dropout=0.0, normalization=None, epochs=40, batch_size=32, n_critic=None,
               gp_weight=10.0, ema_decay=0.999, augment=None, d_optimizer=None, g_optimizer=None,
               seed=0, strategy=None, jit_compile="auto", mixed_precision=None,
-              steps_per_execution=1, backup_dir=None,
+              steps_per_execution=1, backup_dir=None, pseudo_labels=None,
               sample_dir=None, grid_latents=None, callbacks=None, verbose=0):
     """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
 
@@ -115,6 +142,11 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
             train function (Keras `compile`): fewer Python round trips per
             step; callbacks then see every `steps_per_execution`-th batch.
         backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
+        pseudo_labels: None (unconditional), or int `(n,)` cluster ids of the
+            images, e.g. from `tfunsup.gan.cluster_pseudo_labels` (never the
+            true labels: the flow is unsupervised): trains a cluster-
+            conditioned GAN (a generator with `cluster_prior` = the cluster
+            frequencies, a projection discriminator; see `GAN`).
         sample_dir: folder for the per-epoch sample-grid PNGs, or None.
         grid_latents: float32 `(n, latent_dim)` latents of the sample grid;
             default 64 from `sample_latents(64, latent_dim, seed)`.
@@ -130,9 +162,9 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
         ValueError: before training, on images not in [0, 1] or of a wrong
             rank, `latent_dim < 1`, a batch larger than the data, etc.
     """
-    images, n_critic = check_gan_arguments(
+    images, n_critic, pseudo_labels = check_gan_arguments(
         images, objective=objective, latent_dim=latent_dim, width=width, epochs=epochs,
-        batch_size=batch_size, n_critic=n_critic)
+        batch_size=batch_size, n_critic=n_critic, pseudo_labels=pseudo_labels)
     if discriminator_width is None:
         discriminator_width = width
     _check_int("discriminator_width", discriminator_width)
@@ -147,18 +179,23 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
     policy = MIXED_PRECISION[mixed_precision]
     set_seed(seed, deterministic=jit_compile is not True)
     strategy = get_strategy(strategy)
+    cluster_prior = n_clusters = None
+    if pseudo_labels is not None:
+        counts = np.bincount(pseudo_labels)
+        cluster_prior, n_clusters = counts / counts.sum(), len(counts)
     with strategy.scope():
-        generator = build_generator(images.shape[1:], latent_dim, width, dtype=policy)
+        generator = build_generator(images.shape[1:], latent_dim, width, dtype=policy,
+                                    cluster_prior=cluster_prior)
         discriminator = build_discriminator(images.shape[1:], discriminator_width, dropout,
-                                            normalization, dtype=policy)
+                                            normalization, dtype=policy, n_clusters=n_clusters)
         gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
                   gp_weight=gp_weight, ema_decay=ema_decay, augment=augment, seed=seed)
         if mixed_precision == "float16":
             d_optimizer, g_optimizer = _loss_scaled(objective, d_optimizer, g_optimizer)
         gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile,
                     steps_per_execution=steps_per_execution)
-    dataset = make_dataset(images, batch_size=batch_size * n_critic, shuffle=True, seed=seed,
-                           drop_remainder=True, autotune=False)
+    dataset = make_dataset(images, labels=pseudo_labels, batch_size=batch_size * n_critic,
+                           shuffle=True, seed=seed, drop_remainder=True, autotune=False)
     latents = grid_latents if grid_latents is not None else sample_latents(
         64, latent_dim, seed or 0)
     grid = SampleGrid(latents, sample_dir)

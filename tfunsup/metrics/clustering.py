@@ -3,6 +3,7 @@
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 
 
 def _as_label_vectors(y_true, y_pred):
@@ -54,6 +55,24 @@ def cluster_accuracy(y_true, y_pred):
     mapping = match_clusters(y_true, y_pred)
     hits = sum(int(np.sum((y_pred == c) & (y_true == k))) for c, k in mapping.items())
     return hits / y_true.size
+
+
+def cluster_purity(y_true, y_pred):
+    """Purity: the fraction of items in their cluster's majority class.
+
+    Unlike ACC, many clusters may share a class, so it suits over-clustering
+    (more clusters than classes); it is 1 for a cluster per item.
+
+    Args:
+        y_true: int array `(n,)`, ground-truth classes (used only to score).
+        y_pred: int array `(n,)`, cluster ids.
+
+    Returns:
+        float in (0, 1].
+    """
+    y_true, y_pred = _as_label_vectors(y_true, y_pred)
+    counts = contingency_matrix(y_true, y_pred)  # (classes, clusters)
+    return float(counts.max(axis=0).sum() / y_true.size)
 
 
 def clustering_scores(y_true, y_pred):

@@ -312,6 +312,48 @@ def classifier_inception_score(images, classifier=None, n_splits=10, batch_size=
             "class_fractions": (counts / counts.sum()).tolist()}
 
 
+def nearest_neighbor_scores(train_images, fake_images):
+    """A copying check: how close samples lie to their nearest training image.
+
+    Euclidean pixel distance from each generated image to its nearest
+    training image, against each training image's distance to its nearest
+    *other* training image (scikit-learn `NearestNeighbors`). Samples that
+    copied training images would sit much closer (ratio well below 1); a
+    ratio near or above 1 means samples are as novel as a new draw of real
+    data would be. A coarse check (cf. Meehan, Chaudhuri, Dasgupta. A
+    Non-Parametric Test to Detect Data-Copying in Generative Models.
+    AISTATS 2020), not a proof of generalisation.
+
+    Args:
+        train_images: float32 `(n_train, height, width, channels)` in [0, 1],
+            n_train >= 2.
+        fake_images: float32 `(n_fake, height, width, channels)` in [0, 1].
+
+    Returns:
+        dict: `fake_median` and `train_median` (median nearest-neighbour
+        distances), `ratio` = fake_median / train_median, and
+        `fake_below_half` (fraction of samples closer than half of
+        train_median to a training image).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    train = check_images(train_images, name="train_images")
+    fake = check_images(fake_images, name="fake_images")
+    if train.shape[1:] != fake.shape[1:] or len(train) < 2:
+        raise ValueError(
+            "Expected >= 2 train_images of the fake_images' shape. Received "
+            f"{train.shape} and {fake.shape}")
+    train = train.reshape(len(train), -1)
+    neighbors = NearestNeighbors(n_neighbors=2).fit(train)
+    train_distance = neighbors.kneighbors(train)[0][:, 1]  # [:, 0] is the image itself
+    fake_distance = neighbors.kneighbors(fake.reshape(len(fake), -1), n_neighbors=1)[0][:, 0]
+    train_median = float(np.median(train_distance))
+    fake_median = float(np.median(fake_distance))
+    return {"fake_median": fake_median, "train_median": train_median,
+            "ratio": fake_median / train_median,
+            "fake_below_half": float(np.mean(fake_distance < 0.5 * train_median))}
+
+
 def generative_scores(real_images, fake_images, *, feature_extractor=None, classifier=None,
                       kid_subset_size=1000, kid_subsets=100, seed=0):
     """FID, KID and the classifier Inception Score of generated images.
