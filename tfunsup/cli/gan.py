@@ -22,8 +22,9 @@ def add_parser(subparsers):
         "gan", help="train a DCGAN / WGAN-GP and measure its samples",
         description="Train a DCGAN-style GAN (non-saturating loss) or a WGAN-GP on "
                     "unlabeled images, by default conditioned on k-means pseudo-labels "
-                    "(--n-clusters; 0 for an unconditional GAN), score 5,000 samples with FID and KID (features "
-                    "of the MNIST-5k source model by default) and the classifier "
+                    "(--n-clusters; 0 for an unconditional GAN), score 5,000 samples "
+                    "with FID and KID (features of the MNIST-5k source model by "
+                    "default) and the classifier "
                     "Inception Score (digit data), and export the generator as a "
                     "SavedModel. An interrupted run resumes from its backup when run "
                     "again with the same arguments.")

@@ -3,6 +3,7 @@
 import keras
 
 from tfunsup.gan.conditioning import ClusterCode
+
 # Smallest feature map the generator starts from / the discriminator ends at.
 _MIN_BASE_SIZE = 4
 _MAX_STAGES = 4
