@@ -33,6 +33,21 @@ def test_small_run_writes_metrics_plots_and_generator(small_run):
     assert metrics["real_inception_score"] > metrics["noise"]["inception_score"]
     assert sum(metrics["class_fractions"]) == pytest.approx(1.0)
     assert metrics["seconds"] >= metrics["train_seconds"] > 0
+    # the default is cluster-conditioned; labels only score the pseudo-labels
+    assert metrics["n_clusters"] == 50 and metrics["cluster_backbone"] == "pixels"
+    assert 0.5 < metrics["pseudo_labels"]["purity"] <= 1.0
+    assert {"fake_median", "train_median", "ratio", "fake_below_half",
+            "train_below_half"} <= set(metrics["nearest_neighbor"])
+
+
+def test_unconditional_run(tmp_path):
+    out = tmp_path / "run"
+    argv = ["gan", "--out", str(out), *SMALL_BUDGET, "--epochs", "1", "--n-clusters", "0"]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_clusters"] == 0 and metrics["pseudo_labels"] is None
+    loaded = tf.saved_model.load(str(out / "generator"))
+    assert loaded.serve(np.zeros((2, 8), np.float32)).shape == (2, 8, 8, 1)
 
 
 def test_exported_generator_maps_latents_to_images(small_run):
@@ -60,6 +75,8 @@ def bad_npz(tmp_path_factory):
     (["--data", "{d}/pixels_255.npz"], "[0, 1]"),
     (["--data", "{d}/flat.npz"], "rank 4"),
     (["--augment", "color"], "augment='color'"),
+    (["--n-clusters", "1"], "--n-clusters 0 (unconditional) or >= 2"),
+    (["--n-clusters", "2000"], "--n-clusters <= the number of images (1797)"),
 ])
 def test_bad_input_one_line_error_before_training(argv, message, bad_npz, tmp_path, one_line_error):
     out = tmp_path / "out"

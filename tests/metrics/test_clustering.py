@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from tfunsup.metrics import cluster_accuracy, clustering_scores, match_clusters
+from tfunsup.metrics import (
+    cluster_accuracy,
+    cluster_purity,
+    clustering_scores,
+    match_clusters,
+)
 
 
 def test_accuracy_is_invariant_to_cluster_renaming():
@@ -35,3 +40,11 @@ def test_scores_agree_with_sklearn_on_a_random_case():
 def test_length_mismatch():
     with pytest.raises(ValueError, match="same length"):
         cluster_accuracy([0, 1], [0])
+
+
+def test_purity_known_values():
+    y_true = [0, 0, 0, 1, 1, 2]
+    # cluster 5 = {0, 0, 1}, cluster 7 = {0, 1, 2}: majorities 2 + 1 of 6
+    assert cluster_purity(y_true, [5, 5, 7, 5, 7, 7]) == pytest.approx(3 / 6)
+    assert cluster_purity(y_true, np.arange(6)) == 1.0  # one cluster per item
+    assert cluster_purity(y_true, np.zeros(6)) == pytest.approx(3 / 6)

@@ -109,3 +109,16 @@ def test_real_digits_score_far_better_than_noise(source_model_path):
     assert split["inception_score"] > 8.5
     assert random["inception_score"] < 2.0
     assert min(split["class_fractions"]) > 0.07
+
+
+def test_nearest_neighbor_scores_flag_copies_and_not_noise():
+    train = np.random.default_rng(0).random((300, 6, 6, 1), dtype=np.float32)
+    copies = np.clip(train[:100] + 0.001, 0.0, 1.0)
+    scores = generative.nearest_neighbor_scores(train, copies)
+    assert scores["ratio"] < 0.05 and scores["fake_below_half"] == 1.0
+    fresh = np.random.default_rng(1).random((100, 6, 6, 1), dtype=np.float32)
+    scores = generative.nearest_neighbor_scores(train, fresh)
+    assert 0.8 < scores["ratio"] < 1.25  # a new draw of the same distribution
+    assert scores["train_median"] > 0
+    with pytest.raises(ValueError, match="train_images"):
+        generative.nearest_neighbor_scores(train[:1], fresh)

@@ -332,8 +332,9 @@ def nearest_neighbor_scores(train_images, fake_images):
     Returns:
         dict: `fake_median` and `train_median` (median nearest-neighbour
         distances), `ratio` = fake_median / train_median, and
-        `fake_below_half` (fraction of samples closer than half of
-        train_median to a training image).
+        `fake_below_half` / `train_below_half`: the fraction of samples /
+        of training images closer than half of train_median to a (other)
+        training image.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -351,7 +352,8 @@ def nearest_neighbor_scores(train_images, fake_images):
     fake_median = float(np.median(fake_distance))
     return {"fake_median": fake_median, "train_median": train_median,
             "ratio": fake_median / train_median,
-            "fake_below_half": float(np.mean(fake_distance < 0.5 * train_median))}
+            "fake_below_half": float(np.mean(fake_distance < 0.5 * train_median)),
+            "train_below_half": float(np.mean(train_distance < 0.5 * train_median))}
 
 
 def generative_scores(real_images, fake_images, *, feature_extractor=None, classifier=None,
