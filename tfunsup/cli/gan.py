@@ -182,6 +182,9 @@ def run(args):
         "real_inception_score": real_scores.get("inception_score"),
         "class_fractions": scores.get("class_fractions"),
         "min_class_fraction": min(scores["class_fractions"]) if digits else None,
+        # the mode-collapse check: every digit >= 5 % of 1,000 samples
+        "min_class_fraction_1000": min(classifier_inception_score(
+            fake[:1000], classifier)["class_fractions"]) if digits and n >= 1000 else None,
         "noise": {"fid": noise_scores["fid"], "kid": noise_scores["kid"],
                   "inception_score": noise_scores.get("inception_score")},
         "nearest_neighbor": copying,
