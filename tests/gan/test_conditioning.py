@@ -174,3 +174,20 @@ def test_bad_pseudo_labels_raise_before_training(digits, pseudo_labels, match, t
         train_gan(digits[0][:128], epochs=1, batch_size=32, pseudo_labels=pseudo_labels,
                   backup_dir=tmp_path / "backup")
     assert not (tmp_path / "backup").exists()
+
+
+@pytest.mark.parametrize("objective", ["gan", "wgan-gp"])
+def test_conditioned_training_xla_and_two_replicas(digits, objective, two_cpu_strategy):
+    images = digits[0][:256]
+    pseudo = cluster_pseudo_labels(images, 4, seed=0)
+    gan, history = train_gan(images, objective=objective, n_critic=2, latent_dim=6, width=4,
+                             batch_size=32, epochs=1, seed=0, jit_compile=True,
+                             pseudo_labels=pseudo)
+    assert gan.jit_compile is True
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    gan, history = train_gan(images, objective=objective, n_critic=2, latent_dim=6, width=4,
+                             batch_size=32, epochs=1, seed=0, strategy=two_cpu_strategy,
+                             pseudo_labels=pseudo)
+    assert gan.distribute_strategy is two_cpu_strategy
+    assert all(np.isfinite(v[-1]) for v in history.values())
+    assert np.all(np.isfinite(gan.generate(8)))
