@@ -326,7 +326,9 @@ class GAN(keras.Model):
         return loss, penalty
 
     def train_step(self, data):
-        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        real, labels = data, None
+        if isinstance(data, (tuple, list)):
+            real, labels = data[0], (data[1] if len(data) > 1 else None)
         real = tf.cast(real, tf.float32)
         if self.cluster_prior is None:
             labels = None  # e.g. (images, images) batches
