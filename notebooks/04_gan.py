@@ -25,7 +25,7 @@
 # generator is exported as a SavedModel that maps latent vectors to images.
 # The labels are never used for training; they only score.
 #
-# **How long.** About 4 minutes for each DCGAN and 6 for the WGAN-GP on a
+# **How long.** About 4-5 minutes for each DCGAN and 6-7 for the WGAN-GP on a
 # 2-core CPU at the full budget. In CI it runs in a small-budget mode
 # (`TFUNSUP_NOTEBOOK_BUDGET=small`): a subset, one epoch, tiny networks.
 #
