@@ -120,7 +120,7 @@ def run(args):
 
     from tfunsup.gan import cluster_pseudo_labels, export_generator, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
-    from tfunsup.metrics.clustering import cluster_purity
+    from tfunsup.metrics.clustering import cluster_purity, clustering_scores
     from tfunsup.metrics.generative import (
         classifier_inception_score,
         generative_scores,
@@ -145,11 +145,9 @@ def run(args):
         pseudo_labels = cluster_pseudo_labels(images, args.n_clusters,
                                               backbone=args.cluster_backbone, seed=args.seed)
         if data.labels is not None:  # labels only score the pseudo-labels
-            from sklearn.metrics import normalized_mutual_info_score
-
             pseudo_label_scores = {
                 "purity": cluster_purity(data.labels, pseudo_labels),
-                "nmi": float(normalized_mutual_info_score(data.labels, pseudo_labels))}
+                "nmi": clustering_scores(data.labels, pseudo_labels)["nmi"]}
     cluster_seconds = time.perf_counter() - cluster_start
     if not args.quiet:
         print(f"Training a {args.loss} on {len(images)} images of '{args.data}' "
