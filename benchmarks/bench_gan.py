@@ -14,7 +14,9 @@ batch norm runs in inference mode, which is cheaper than training it; the
 "training mode" variant passes `training=True` as our step does. Ours is
 `tfunsup.gan.GAN` fed by `tfunsup.data.make_dataset` (fixed prefetch, no
 autotune). Both train the same `build_generator` / `build_discriminator`
-networks on MNIST-5k.
+networks on MNIST-5k, whose generator's batch norm is
+`tfunsup.layers.FusedBatchNormalization`; the "Keras BN" variant swaps in
+Keras' own layer to show what the fused kernels gain.
 
 The variants run interleaved, one epoch each per round, so a busy machine
 slows them alike. Images/s of an epoch are timed from the end of its first
@@ -43,6 +45,7 @@ from tfunsup.gan import (  # noqa: E402
     build_generator,
     cluster_pseudo_labels,
 )
+from tfunsup.layers import FusedBatchNormalization  # noqa: E402
 
 
 class KerasIODCGAN(keras.Model):
@@ -127,6 +130,20 @@ def _networks(shape, latent_dim, width, discriminator_width, dtype=None):
             build_discriminator(shape, discriminator_width, dtype=dtype))
 
 
+def _with_keras_batch_norm(model):
+    """A copy of `model` (same weights) whose `FusedBatchNormalization` layers
+    are Keras' own `BatchNormalization`: what the fused kernels gain."""
+
+    def clone(layer):
+        cls = (keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization)
+               else layer.__class__)
+        return cls.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def build_variants(images, latent_dim, width, discriminator_width, batch_size):
     shape = images.shape[1:]
     variants = {}
@@ -135,9 +152,12 @@ def build_variants(images, latent_dim, width, discriminator_width, batch_size):
             ("ours, bfloat16", False, "mixed_bfloat16", 1),
             ("ours, 32 steps/call", False, None, 32),
             ("ours, bf16, 32 steps/call", False, "mixed_bfloat16", 32),
+            ("ours, bf16, 32, Keras BN", False, "mixed_bfloat16", 32),
             ("ours, XLA, bf16, 32 steps", True, "mixed_bfloat16", 32)):
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
                                              dtype)
+        if name.endswith("Keras BN"):
+            generator = _with_keras_batch_norm(generator)
         gan = GAN(generator, discriminator, objective="gan", seed=0)
         gan.compile(jit_compile=jit, steps_per_execution=steps)
         data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
