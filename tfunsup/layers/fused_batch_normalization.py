@@ -55,7 +55,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
                 and self.axis in (-1, rank - 1) and not self.renorm
                 and not getattr(self, "synchronized", False)
                 and self.epsilon >= _MIN_FUSED_EPSILON
-                and inputs.dtype in ("float32", "bfloat16", "float16"))
+                and keras.backend.standardize_dtype(inputs.dtype)
+                in ("float32", "bfloat16", "float16"))
 
     def call(self, inputs, training=None, mask=None):
         if not (training and self.trainable and self._fusable(inputs, mask)):
