@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfunsup.gan import losses
 from tfunsup.gan.augment import check_policy, diff_augment
 from tfunsup.gan.conditioning import find_cluster_code, place_in_clusters
+from tfunsup.optimizers import FusedAdam
 
 OBJECTIVES = ("gan", "wgan-gp")
 
@@ -18,13 +19,14 @@ def default_optimizers(objective):
     """`(d_optimizer, g_optimizer)` of the papers' settings.
 
     DCGAN: Adam(2e-4, beta_1=0.5) for both. WGAN-GP: Adam(1e-4, beta_1=0.0,
-    beta_2=0.9) for both (Gulrajani et al. 2017, Algorithm 1).
+    beta_2=0.9) for both (Gulrajani et al. 2017, Algorithm 1). Both are
+    `tfunsup.optimizers.FusedAdam`: Keras' Adam, updating each variable with
+    one fused kernel.
     """
     if objective == "wgan-gp":
-        return (keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9),
-                keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9))
-    return (keras.optimizers.Adam(2e-4, beta_1=0.5),
-            keras.optimizers.Adam(2e-4, beta_1=0.5))
+        return (FusedAdam(1e-4, beta_1=0.0, beta_2=0.9),
+                FusedAdam(1e-4, beta_1=0.0, beta_2=0.9))
+    return FusedAdam(2e-4, beta_1=0.5), FusedAdam(2e-4, beta_1=0.5)
 
 
 @keras.saving.register_keras_serializable(package="tfunsup")

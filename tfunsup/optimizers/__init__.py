@@ -1,0 +1,5 @@
+"""Keras optimizers."""
+
+from tfunsup.optimizers.fused_adam import FusedAdam
+
+__all__ = ["FusedAdam"]
