@@ -25,8 +25,8 @@ slows them alike. Images/s of an epoch are timed from the end of its first
 batch to the end of the epoch (excluding `tf.data` start-up, the epoch-start
 stall MEASURED.md describes); the whole `fit` call's wall time is reported too.
 Medians over the rounds, and the median over the rounds of each round's
-ratio to the reference (paired, so less sensitive to a noisy machine); the
-first round (tracing / XLA compilation) is a warm-up and not counted.
+ratio to the reference (paired, so less sensitive to a noisy machine) with
+the quartiles of those ratios; the first round (tracing / XLA compilation) is a warm-up and not counted.
 """
 
 import argparse
@@ -226,19 +226,23 @@ def main(argv=None):
     reference = statistics.median(step_rates["keras-io recipe"])
     # Each round's rate over the reference's rate of the same round: the
     # variants ran back to back, so a busy machine slows both.
-    paired = {name: statistics.median(
-        r / ref for r, ref in zip(step_rates[name], step_rates["keras-io recipe"]))
-        for name in variants}
+    ratios = {name: [r / ref for r, ref in zip(step_rates[name], step_rates["keras-io recipe"])]
+              for name in variants}
+    paired = {name: statistics.median(ratios[name]) for name in variants}
+    # The spread of the paired ratios: their first and third quartiles.
+    quartiles = {name: statistics.quantiles(ratios[name], n=4)[::2] if len(ratios[name]) > 1
+                 else ratios[name] * 2 for name in variants}
     print(f"\nGAN train step, MNIST-5k 28x28, batch {args.batch_size}, "
           f"widths {args.width}/{args.discriminator_width}, "
           f"median of {args.rounds} epochs ({os.cpu_count()} CPUs, TF {tf.__version__})")
     print(f"{'variant':<26} {'images/s (steps)':>17} {'images/s (fit wall)':>20} "
-          f"{'vs keras-io':>12} {'paired ratio':>13}")
+          f"{'vs keras-io':>12} {'paired ratio':>13} {'paired IQR':>12}")
     for name in variants:
         steps = statistics.median(step_rates[name])
         wall = statistics.median(wall_rates[name])
+        low, high = quartiles[name]
         print(f"{name:<26} {steps:>17.0f} {wall:>20.0f} {steps / reference:>11.2f}x "
-              f"{paired[name]:>12.2f}x")
+              f"{paired[name]:>12.2f}x {low:>5.2f}-{high:.2f}x")
 
 
 if __name__ == "__main__":

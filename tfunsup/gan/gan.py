@@ -126,7 +126,8 @@ class GAN(keras.Model):
         self.augment = ",".join(check_policy(augment)) or None
         self._policy = check_policy(augment)
         if objective not in OBJECTIVES:
-            raise ValueError(f"Expected objective in {OBJECTIVES}. Received: objective={objective!r}")
+            raise ValueError(
+                f"Expected objective in {OBJECTIVES}. Received: objective={objective!r}")
         if n_critic is None:
             n_critic = 5 if objective == "wgan-gp" else 1
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
@@ -134,7 +135,8 @@ class GAN(keras.Model):
         if gp_weight < 0:
             raise ValueError(f"Expected gp_weight >= 0. Received: gp_weight={gp_weight}")
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
-            raise ValueError(f"Expected ema_decay in [0, 1) or None. Received: ema_decay={ema_decay}")
+            raise ValueError(
+                f"Expected ema_decay in [0, 1) or None. Received: ema_decay={ema_decay}")
         if len(generator.inputs) != 1 or len(generator.inputs[0].shape) != 2:
             raise ValueError(
                 "Expected a generator with one input of shape (batch, latent_dim). "
@@ -222,7 +224,8 @@ class GAN(keras.Model):
         self.d_optimizer = d_optimizer if d_optimizer is not None else default_d
         self.g_optimizer = g_optimizer if g_optimizer is not None else default_g
         if self.d_optimizer is self.g_optimizer:
-            raise ValueError("Pass two different optimizer objects for d_optimizer and g_optimizer.")
+            raise ValueError(
+                "Pass two different optimizer objects for d_optimizer and g_optimizer.")
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
