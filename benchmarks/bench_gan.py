@@ -26,7 +26,8 @@ batch to the end of the epoch (excluding `tf.data` start-up, the epoch-start
 stall MEASURED.md describes); the whole `fit` call's wall time is reported too.
 Medians over the rounds, and the median over the rounds of each round's
 ratio to the reference (paired, so less sensitive to a noisy machine) with
-the quartiles of those ratios; the first round (tracing / XLA compilation) is a warm-up and not counted.
+the quartiles of those ratios; the first round (tracing / XLA compilation)
+is a warm-up and not counted.
 """
 
 import argparse
