@@ -147,6 +147,12 @@ def _with_keras_batch_norm(model):
     return copy
 
 
+def _keras_io_optimizers():
+    """keras-io's DCGAN optimizers: Keras' Adam(2e-4, beta_1=0.5) for both."""
+    return {"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5),
+            "g_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}
+
+
 def build_variants(images, latent_dim, width, discriminator_width, batch_size):
     shape = images.shape[1:]
     variants = {}
@@ -163,10 +169,7 @@ def build_variants(images, latent_dim, width, discriminator_width, batch_size):
         if name.endswith("Keras BN"):
             generator = _with_keras_batch_norm(generator)
         gan = GAN(generator, discriminator, objective="gan", seed=0)
-        optimizers = {}
-        if name.endswith("Keras Adam"):
-            optimizers = {"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5),
-                          "g_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}
+        optimizers = _keras_io_optimizers() if name.endswith("Keras Adam") else {}
         gan.compile(jit_compile=jit, steps_per_execution=steps, **optimizers)
         data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
                             drop_remainder=True, autotune=False)
@@ -187,9 +190,8 @@ def build_variants(images, latent_dim, width, discriminator_width, batch_size):
     for name, training in (("keras-io, training mode", True), ("keras-io recipe", None)):
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width)
         reference = KerasIODCGAN(discriminator, generator, latent_dim, training=training)
-        reference.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                          g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                          loss_fn=keras.losses.BinaryCrossentropy(from_logits=True))
+        reference.compile(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
+                          **_keras_io_optimizers())
         data = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0).batch(
             batch_size, drop_remainder=True)  # keras-io: no prefetch
         variants[name] = (reference, data)
