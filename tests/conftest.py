@@ -2,8 +2,34 @@
 starts so that tests can run under a two-replica MirroredStrategy."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _data_dir():
+    value = os.environ.get("TFUNSUP_DATA_DIR")
+    if value:
+        return Path(value).expanduser()
+    return (Path(__file__).resolve().parents[1] / ".." / "shared" / "data").resolve()
+
+
+def _writable_keras_home():
+    """Keras reads KERAS_HOME once, at import, and writes keras.json there:
+    a temporary folder whose `models/` links the shared ImageNet weight files,
+    so `weights="imagenet"` loads them offline as it loads its download."""
+    home = Path(tempfile.mkdtemp(prefix="tfunsup-keras-home-"))
+    (home / "models").mkdir()
+    shared = _data_dir() / "keras_home" / "models"
+    if shared.is_dir():
+        for weights in shared.iterdir():
+            (home / "models" / weights.name).symlink_to(weights)
+    return home
+
+
+if "KERAS_HOME" not in os.environ:
+    os.environ["KERAS_HOME"] = str(_writable_keras_home())
 
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -11,6 +37,24 @@ import tensorflow as tf  # noqa: E402
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+@pytest.fixture(scope="session")
+def shared_data():
+    """`shared_data(*parts)`: a path in the offline data folder
+    (`TFUNSUP_DATA_DIR`, default ../shared/data). A missing path skips the
+    test on a developer's machine and fails it in CI (`CI` set)."""
+
+    def locate(*parts):
+        path = _data_dir().joinpath(*parts)
+        if not path.exists():
+            message = f"shared data missing: {path} (set TFUNSUP_DATA_DIR)"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        return path
+
+    return locate
 
 
 @pytest.fixture(scope="session")
