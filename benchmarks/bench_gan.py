@@ -46,9 +46,10 @@ from tfunsup.gan import (  # noqa: E402
     GAN,
     build_discriminator,
     build_generator,
-    cluster_pseudo_labels,
+    kmeans_pseudo_labels,
 )
 from tfunsup.layers import FusedBatchNormalization  # noqa: E402
+from tfunsup.optimizers import FusedAdam  # noqa: E402
 
 
 class KerasIODCGAN(keras.Model):
@@ -147,47 +148,73 @@ def _with_keras_batch_norm(model):
     return copy
 
 
+def _fused_optimizers():
+    """Our DCGAN optimizers with `tfunsup.optimizers.FusedAdam`."""
+    return {"d_optimizer": FusedAdam(2e-4, beta_1=0.5),
+            "g_optimizer": FusedAdam(2e-4, beta_1=0.5)}
+
+
 def _keras_io_optimizers():
     """keras-io's DCGAN optimizers: Keras' Adam(2e-4, beta_1=0.5) for both."""
     return {"d_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5),
             "g_optimizer": keras.optimizers.Adam(2e-4, beta_1=0.5)}
 
 
-def build_variants(images, latent_dim, width, discriminator_width, batch_size):
+# name: (jit_compile, dtype policy, steps_per_execution, Keras BN, Keras Adam)
+VARIANTS = {
+    "ours, no XLA": (False, None, 1, False, False),
+    "ours, Keras BN": (False, None, 1, True, False),
+    "ours, Keras Adam": (False, None, 1, False, True),
+    "ours, Keras BN + Adam": (False, None, 1, True, True),
+    "ours, XLA": (True, None, 1, False, False),
+    "ours, XLA, Keras BN + Adam": (True, None, 1, True, True),
+    "ours, bfloat16": (False, "mixed_bfloat16", 1, False, False),
+    "ours, 32 steps/call": (False, None, 32, False, False),
+    "ours, bf16, 32 steps/call": (False, "mixed_bfloat16", 32, False, False),
+    "ours, XLA, bf16, 32 steps": (True, "mixed_bfloat16", 32, False, False),
+}
+OTHERS = ("CLI default (50 clusters)", "keras-io, training mode", "keras-io recipe")
+
+
+def build_variants(images, latent_dim, width, discriminator_width, batch_size, names=None):
+    """The variants named in `names` (default all) plus the keras-io recipe."""
+    names = list(VARIANTS) + list(OTHERS) if names is None else list(names)
+    if "keras-io recipe" not in names:
+        names.append("keras-io recipe")  # the reference of the ratios
     shape = images.shape[1:]
     variants = {}
-    for name, jit, dtype, steps in (
-            ("ours, no XLA", False, None, 1), ("ours, XLA", True, None, 1),
-            ("ours, bfloat16", False, "mixed_bfloat16", 1),
-            ("ours, 32 steps/call", False, None, 32),
-            ("ours, bf16, 32 steps/call", False, "mixed_bfloat16", 32),
-            ("ours, bf16, 32, Keras BN", False, "mixed_bfloat16", 32),
-            ("ours, bf16, 32, Keras Adam", False, "mixed_bfloat16", 32),
-            ("ours, XLA, bf16, 32 steps", True, "mixed_bfloat16", 32)):
+    for name in names:
+        if name not in VARIANTS:
+            continue
+        jit, dtype, steps, keras_bn, keras_adam = VARIANTS[name]
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
                                              dtype)
-        if name.endswith("Keras BN"):
+        if keras_bn:
             generator = _with_keras_batch_norm(generator)
+            discriminator = _with_keras_batch_norm(discriminator)
         gan = GAN(generator, discriminator, objective="gan", seed=0)
-        optimizers = _keras_io_optimizers() if name.endswith("Keras Adam") else {}
+        optimizers = _keras_io_optimizers() if keras_adam else _fused_optimizers()
         gan.compile(jit_compile=jit, steps_per_execution=steps, **optimizers)
         data = make_dataset(images, batch_size=batch_size, shuffle=True, seed=0,
                             drop_remainder=True, autotune=False)
         variants[name] = (gan, data)
-    # The `tfunsup gan` default: cluster-conditioned (50 k-means clusters, a
-    # projection discriminator) with the generator's weight average; more work
-    # per step than the unconditional networks the reference trains.
-    pseudo_labels = cluster_pseudo_labels(images, 50, seed=0)
-    prior = np.bincount(pseudo_labels) / len(pseudo_labels)
-    keras.utils.set_random_seed(0)
-    gan = GAN(build_generator(shape, latent_dim, width, cluster_prior=prior),
-              build_discriminator(shape, discriminator_width, n_clusters=len(prior)),
-              objective="gan", ema_decay=0.999, seed=0)
-    gan.compile(jit_compile=False)
-    data = make_dataset(images, labels=pseudo_labels, batch_size=batch_size, shuffle=True,
-                        seed=0, drop_remainder=True, autotune=False)
-    variants["CLI default (50 clusters)"] = (gan, data)
+    if "CLI default (50 clusters)" in names:
+        # The `tfunsup gan` default: cluster-conditioned (50 k-means clusters, a
+        # projection discriminator) with the generator's weight average; more
+        # work per step than the unconditional networks the reference trains.
+        pseudo_labels = kmeans_pseudo_labels(images, 50, seed=0)
+        prior = np.bincount(pseudo_labels) / len(pseudo_labels)
+        keras.utils.set_random_seed(0)
+        gan = GAN(build_generator(shape, latent_dim, width, cluster_prior=prior),
+                  build_discriminator(shape, discriminator_width, n_clusters=len(prior)),
+                  objective="gan", ema_decay=0.999, seed=0)
+        gan.compile(jit_compile=False)
+        data = make_dataset(images, labels=pseudo_labels, batch_size=batch_size, shuffle=True,
+                            seed=0, drop_remainder=True, autotune=False)
+        variants["CLI default (50 clusters)"] = (gan, data)
     for name, training in (("keras-io, training mode", True), ("keras-io recipe", None)):
+        if name not in names:
+            continue
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width)
         reference = KerasIODCGAN(discriminator, generator, latent_dim, training=training)
         reference.compile(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
@@ -205,11 +232,16 @@ def main(argv=None):
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--discriminator-width", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS) + list(OTHERS),
+                        default=None, help="variants to run (default all; the keras-io "
+                        "recipe always runs as the reference)")
+    parser.add_argument("--examples", type=int, default=None,
+                        help="train on the first N MNIST-5k images (default all 5,000)")
     args = parser.parse_args(argv)
 
-    images = load_dataset("mnist-5k").images
+    images = load_dataset("mnist-5k").images[:args.examples]
     variants = build_variants(images, args.latent_dim, args.width, args.discriminator_width,
-                              args.batch_size)
+                              args.batch_size, args.variants)
     step_rates = {name: [] for name in variants}
     wall_rates = {name: [] for name in variants}
     for round_ in range(args.rounds + 1):

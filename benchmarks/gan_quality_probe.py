@@ -10,7 +10,7 @@ and in training mode (batch statistics):
         "dict(objective='gan', width=32, discriminator_width=32, batch_size=32, \\
               ema_decay=0.999, epochs=60)" --every 5
 
-`n_clusters=K` in the recipe trains on `cluster_pseudo_labels(images, K)`.
+`n_clusters=K` in the recipe trains on `kmeans_pseudo_labels(images, K)`.
 
 2,000 samples in 10 splits score a little lower than the CLI's 5,000.
 """
@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfunsup.data import load_dataset  # noqa: E402
-from tfunsup.gan import cluster_pseudo_labels, sample_latents, train_gan  # noqa: E402
+from tfunsup.gan import kmeans_pseudo_labels, sample_latents, train_gan  # noqa: E402
 from tfunsup.metrics.generative import classifier_inception_score, load_classifier  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def main(argv=None):
     images = load_dataset("mnist-5k").images
     n_clusters = recipe.pop("n_clusters", None)
     if n_clusters:
-        recipe["pseudo_labels"] = cluster_pseudo_labels(images, n_clusters)
+        recipe["pseudo_labels"] = kmeans_pseudo_labels(images, n_clusters)
     probe = InceptionScoreProbe(load_classifier(), args.every)
     train_gan(images, seed=recipe.pop("seed", 0), callbacks=[probe], **recipe)
 

@@ -13,6 +13,8 @@
 # %% [markdown]
 # # Unsupervised pretraining → fine-tuning, and source → target transfer
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/<owner>/tfunsup/blob/main/notebooks/03_pretrain_finetune.ipynb)
+#
 # **What this shows.**
 # 1. *Pretraining without labels*: an encoder learns from unlabeled MNIST
 #    digits with a contrastive SimCLR objective (two random views of each
@@ -26,15 +28,26 @@
 #    frozen **shared layers**, new **task-specific layers** are trained on a
 #    few target labels, then the shared part is unfrozen and fine-tuned.
 #
-# **How long.** About 6–8 minutes on a 2-core CPU with the full budget;
-# 1–2 minutes on a Colab GPU. In CI it runs in a small-budget mode
-# (`TFUNSUP_NOTEBOOK_BUDGET=small`) with tiny budgets, so its numbers there
-# are not meaningful; the README records the full `tfunsup finetune` run.
-#
-# **On Colab**, install tfunsup first (uncomment), then pick *Runtime → GPU*:
+# **Budget.** The full budget trains for minutes on a CPU; a GPU runtime
+# (*Runtime → Change runtime type* on Colab) compiles the train steps with
+# XLA. In CI it runs in a small-budget mode (`TFUNSUP_NOTEBOOK_BUDGET=small`)
+# with tiny budgets, so its numbers there are not meaningful; the README
+# records the full `tfunsup finetune` run with its command.
 
 # %%
-# !pip install -q "tfunsup @ git+https://github.com/<your-account>/tfunsup"
+# Colab or a fresh environment: install tfunsup from its repository. The URL
+# is set once, here; the install is skipped when tfunsup already imports
+# (a clone installed with `pip install -e .`).
+REPO_URL = "git+https://github.com/<owner>/tfunsup"
+
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfunsup") is None:
+    if "<owner>" in REPO_URL:
+        raise RuntimeError(f"Set REPO_URL to the tfunsup repository. Received: {REPO_URL}")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO_URL])
 
 # %%
 import os

@@ -13,6 +13,8 @@
 # %% [markdown]
 # # GANs that are measured: DCGAN and WGAN-GP on MNIST, with FID, KID and Inception Score
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/<owner>/tfunsup/blob/main/notebooks/04_gan.ipynb)
+#
 # **What this shows.** We train a DCGAN (non-saturating GAN loss) on 5,000
 # unlabeled MNIST digits, watch a fixed-latent sample grid improve epoch by
 # epoch, then condition it on k-means pseudo-labels of the same images (the
@@ -25,14 +27,25 @@
 # generator is exported as a SavedModel that maps latent vectors to images.
 # The labels are never used for training; they only score.
 #
-# **How long.** About 4-5 minutes for each DCGAN and 6-7 for the WGAN-GP on a
-# 2-core CPU at the full budget. In CI it runs in a small-budget mode
-# (`TFUNSUP_NOTEBOOK_BUDGET=small`): a subset, one epoch, tiny networks.
-#
-# **On Colab**, install tfunsup first (uncomment), then pick *Runtime → GPU*:
+# **Budget.** The full budget trains each GAN for minutes on a CPU; a GPU
+# runtime (*Runtime → Change runtime type* on Colab) runs the same code. In
+# CI it runs in a small-budget mode (`TFUNSUP_NOTEBOOK_BUDGET=small`): a
+# subset, one epoch, tiny networks.
 
 # %%
-# !pip install -q "tfunsup @ git+https://github.com/<your-account>/tfunsup"
+# Colab or a fresh environment: install tfunsup from its repository. The URL
+# is set once, here; the install is skipped when tfunsup already imports
+# (a clone installed with `pip install -e .`).
+REPO_URL = "git+https://github.com/<owner>/tfunsup"
+
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfunsup") is None:
+    if "<owner>" in REPO_URL:
+        raise RuntimeError(f"Set REPO_URL to the tfunsup repository. Received: {REPO_URL}")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO_URL])
 
 # %%
 import os
@@ -44,7 +57,7 @@ import tensorflow as tf
 from tfunsup.data import load_dataset
 from tfunsup.gan import (
     cluster_latents,
-    cluster_pseudo_labels,
+    kmeans_pseudo_labels,
     export_generator,
     sample_latents,
     train_gan,
@@ -175,7 +188,7 @@ print("share of each digit among the DCGAN samples:",
 
 # %%
 n_clusters = 20 if SMALL else 50
-pseudo_labels = cluster_pseudo_labels(images, n_clusters, seed=SEED)
+pseudo_labels = kmeans_pseudo_labels(images, n_clusters, seed=SEED)
 print(f"{n_clusters} clusters, purity {cluster_purity(labels, pseudo_labels):.3f}, "
       f"sizes {np.bincount(pseudo_labels).min()}-{np.bincount(pseudo_labels).max()}")
 

@@ -13,7 +13,7 @@ from tfunsup.gan import (
     build_discriminator,
     build_generator,
     cluster_latents,
-    cluster_pseudo_labels,
+    kmeans_pseudo_labels,
     export_generator,
     latent_clusters,
     sample_latents,
@@ -68,13 +68,13 @@ def test_bad_cluster_prior(prior, match):
 
 def test_pseudo_labels_overclustering_is_purer(digits):
     images, labels = digits
-    ten = cluster_pseudo_labels(images, 10, seed=0)
-    thirty = cluster_pseudo_labels(images, 30, seed=0)
+    ten = kmeans_pseudo_labels(images, 10, seed=0)
+    thirty = kmeans_pseudo_labels(images, 30, seed=0)
     assert ten.dtype == np.int32 and ten.shape == (len(images),)
     assert set(np.unique(thirty)) == set(range(30))
     assert cluster_purity(labels, thirty) > cluster_purity(labels, ten)
     assert cluster_purity(labels, thirty) > 0.85
-    np.testing.assert_array_equal(cluster_pseudo_labels(images, 10, seed=0), ten)
+    np.testing.assert_array_equal(kmeans_pseudo_labels(images, 10, seed=0), ten)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -84,7 +84,7 @@ def test_pseudo_labels_overclustering_is_purer(digits):
 ])
 def test_pseudo_labels_bad_arguments(digits, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        cluster_pseudo_labels(digits[0], **kwargs)
+        kmeans_pseudo_labels(digits[0], **kwargs)
 
 
 def _conditioned(objective="gan", n_critic=1):
@@ -133,7 +133,7 @@ def test_conditioning_steers_the_generator(digits):
     images closer to their own cluster's mean image than to the other's."""
     images, labels = digits
     pair = images[labels <= 1]
-    pseudo = cluster_pseudo_labels(pair, 2, seed=0)
+    pseudo = kmeans_pseudo_labels(pair, 2, seed=0)
     gan, _ = train_gan(pair, latent_dim=8, width=8, batch_size=16, epochs=25, seed=0,
                        ema_decay=None, pseudo_labels=pseudo)
     means = np.stack([pair[pseudo == k].mean(0) for k in (0, 1)])
@@ -147,7 +147,7 @@ def test_conditioning_steers_the_generator(digits):
 
 def test_conditioned_generator_exports_with_latents_only(digits, tmp_path):
     images = digits[0][:128]
-    pseudo = cluster_pseudo_labels(images, 4, seed=0)
+    pseudo = kmeans_pseudo_labels(images, 4, seed=0)
     gan, _ = train_gan(images, latent_dim=6, width=4, batch_size=32, epochs=1, seed=0,
                        pseudo_labels=pseudo)
     path = export_generator(gan, tmp_path / "generator")
@@ -179,7 +179,7 @@ def test_bad_pseudo_labels_raise_before_training(digits, pseudo_labels, match, t
 @pytest.mark.parametrize("objective", ["gan", "wgan-gp"])
 def test_conditioned_training_xla_and_two_replicas(digits, objective, two_cpu_strategy):
     images = digits[0][:256]
-    pseudo = cluster_pseudo_labels(images, 4, seed=0)
+    pseudo = kmeans_pseudo_labels(images, 4, seed=0)
     gan, history = train_gan(images, objective=objective, n_critic=2, latent_dim=6, width=4,
                              batch_size=32, epochs=1, seed=0, jit_compile=True,
                              pseudo_labels=pseudo)

@@ -24,6 +24,29 @@ def _weights(model):
 
 @pytest.mark.parametrize("objective, n_critic", [("gan", 1), ("wgan-gp", 2)])
 def test_train_step_updates_both_networks(digits, objective, n_critic):
+    keras.utils.set_random_seed(0)
+    generator = build_generator(digits.shape[1:], 4, 4)
+    discriminator = build_discriminator(digits.shape[1:], 4)
+    before = {"generator": _weights(generator), "discriminator": _weights(discriminator)}
+    gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic, seed=0)
+    gan.compile()
+    batch = tf.constant(digits[:SMALL["batch_size"] * n_critic])
+    logs = gan.train_step(batch)
+    assert int(gan.g_optimizer.iterations) == 1
+    assert int(gan.d_optimizer.iterations) == n_critic
+    expected = {"d_loss", "g_loss"} | ({"gradient_penalty"} if objective == "wgan-gp" else set())
+    assert set(logs) == expected and all(np.isfinite(float(v)) for v in logs.values())
+    for name, network in (("generator", generator), ("discriminator", discriminator)):
+        after = _weights(network)
+        changed = [not np.array_equal(a, b) for a, b in zip(before[name], after)]
+        # every trainable kernel moved (batch-norm moving statistics aside)
+        kernels = [i for i, w in enumerate(network.weights)
+                   if w.trainable and "kernel" in w.path]
+        assert kernels and all(changed[i] for i in kernels), name
+
+
+@pytest.mark.parametrize("objective, n_critic", [("gan", 1), ("wgan-gp", 2)])
+def test_train_gan_runs_every_step(digits, objective, n_critic):
     gan, history = train_gan(digits, objective=objective, n_critic=n_critic, epochs=1,
                              seed=0, **SMALL)
     steps = len(digits) // (SMALL["batch_size"] * n_critic)
@@ -32,8 +55,6 @@ def test_train_step_updates_both_networks(digits, objective, n_critic):
     expected = {"d_loss", "g_loss"} | ({"gradient_penalty"} if objective == "wgan-gp" else set())
     assert set(history) == expected
     assert all(np.isfinite(v[-1]) for v in history.values())
-    fresh = build_generator(digits.shape[1:], 4, 4)
-    assert gan.generator.count_params() == fresh.count_params()
 
 
 def test_wgan_gp_with_a_dead_critic_stays_finite(digits):
@@ -50,8 +71,8 @@ def test_wgan_gp_with_a_dead_critic_stays_finite(digits):
 
 
 def test_same_seed_repeats_the_run(digits):
-    first, _ = train_gan(digits, epochs=1, seed=3, **SMALL)
-    second, _ = train_gan(digits, epochs=1, seed=3, **SMALL)
+    first, _ = train_gan(digits, epochs=1, seed=3, deterministic=True, **SMALL)
+    second, _ = train_gan(digits, epochs=1, seed=3, deterministic=True, **SMALL)
     for a, b in zip(_weights(first.generator), _weights(second.generator)):
         np.testing.assert_array_equal(a, b)
 
@@ -167,8 +188,9 @@ def test_discriminator_normalizations_train(digits, normalization):
 def test_steps_per_execution_trains_the_same_weights(digits):
     """Several steps per call of the train function change the Python loop,
     not the training: the same seed gives the same generator."""
-    one, _ = train_gan(digits, epochs=2, seed=5, **SMALL)
-    four, history = train_gan(digits, epochs=2, seed=5, steps_per_execution=4, **SMALL)
+    one, _ = train_gan(digits, epochs=2, seed=5, deterministic=True, **SMALL)
+    four, history = train_gan(digits, epochs=2, seed=5, steps_per_execution=4,
+                              deterministic=True, **SMALL)
     assert int(four.g_optimizer.iterations) == 2 * (len(digits) // SMALL["batch_size"])
     for a, b in zip(_weights(one.generator), _weights(four.generator)):
         np.testing.assert_allclose(a, b, atol=1e-5)

@@ -1,7 +1,9 @@
-"""Every notebook runs top to bottom in small-budget mode and matches its
-jupytext source (`notebooks/*.py` is the source of truth)."""
+"""Every notebook runs top to bottom in small-budget mode, shows the figures it
+draws, and matches its jupytext source (`notebooks/*.py` is the source of
+truth); each starts with an "Open in Colab" badge and an install cell."""
 
 import os
+import re
 from pathlib import Path
 
 import jupytext
@@ -14,6 +16,50 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 
 def _code_cells(notebook):
     return [c.source.strip() for c in notebook.cells if c.cell_type == "code"]
+
+
+def draws(source):
+    """Whether a code cell's source draws a figure the reader should see:
+    it calls `plt.show()`, or its last line is a bare figure expression
+    (`fig`, `plt.gcf()`), which Jupyter renders."""
+    lines = [line for line in source.strip().splitlines() if not line.lstrip().startswith("#")]
+    if any("plt.show()" in line for line in lines):
+        return True
+    last = lines[-1].strip() if lines else ""
+    return re.fullmatch(r"(fig\w*|plt\.gcf\(\))\s*;?", last) is not None
+
+
+def has_image(cell):
+    return any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
+
+
+def cells_missing_figures(notebook):
+    """Indices of executed code cells that draw but produced no image/png output."""
+    return [i for i, c in enumerate(notebook.cells)
+            if c.cell_type == "code" and draws(c.source) and not has_image(c)]
+
+
+def test_figure_check_fails_on_a_cell_without_image():
+    cell = nbformat.v4.new_code_cell("plt.plot([1, 2])\nplt.show()")
+    notebook = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("x = 1")])
+    assert cells_missing_figures(notebook) == [0]
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR"})]
+    assert cells_missing_figures(notebook) == []
+    assert draws("fig, ax = plt.subplots()\nax.plot([1])\nfig")
+    assert not draws("# plt.show()\nx = 1")
+
+
+OWN_COLAB = ("03_pretrain_finetune", "04_gan")
+
+
+@pytest.mark.parametrize("name", OWN_COLAB)
+def test_colab_badge_and_install_cell(name):
+    notebook = nbformat.read(NOTEBOOKS[0].parent / f"{name}.ipynb", as_version=4)
+    first = notebook.cells[0].source
+    assert "colab-badge.svg" in first and f"notebooks/{name}.ipynb" in first
+    install = [c.source for c in notebook.cells if c.cell_type == "code"][0]
+    assert install.count("REPO_URL = ") == 1 and "pip" in install
+    assert 'find_spec("tfunsup") is None' in install  # skipped when installed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -38,3 +84,7 @@ def test_notebook_runs_in_small_budget(path, saved_models_dir, tmp_path, monkeyp
     errors = [o for c in notebook.cells if c.cell_type == "code"
               for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    assert any(draws(c.source) for c in notebook.cells if c.cell_type == "code")
+    missing = cells_missing_figures(notebook)
+    assert not missing, (f"{path.name}: cells {missing} draw a figure but show no image "
+                         "(a backend switched at import?)")

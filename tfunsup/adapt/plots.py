@@ -1,8 +1,5 @@
 """Figures of domain adaptation: source and target features before and after."""
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -1,8 +1,5 @@
 """Figures of the anomaly flow (matplotlib, Agg backend)."""
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -16,11 +16,9 @@ from tfunsup.autoencoders.dense_autoencoder import (
     build_dense_encoder,
 )
 from tfunsup.autoencoders.losses import reconstruction_error
-from tfunsup.autoencoders.training import resolve_jit_compile
 
 __all__ = [
     "Autoencoder", "AutoencoderEstimator", "build_autoencoder", "build_conv_autoencoder",
     "build_conv_decoder", "build_conv_encoder", "build_dense_autoencoder",
     "build_dense_decoder", "build_dense_encoder", "reconstruction_error",
-    "resolve_jit_compile",
 ]

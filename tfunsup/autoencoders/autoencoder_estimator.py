@@ -4,6 +4,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from tfunsup.autoencoders.autoencoder import Autoencoder
 from tfunsup.autoencoders.conv_autoencoder import build_conv_decoder, build_conv_encoder
@@ -13,16 +15,21 @@ from tfunsup.autoencoders.dense_autoencoder import (
     check_latent_dim,
     check_noise_stddev,
 )
-from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images
+from tfunsup.training import (
+    check_fit_params,
+    op_determinism,
+    resolve_jit_compile,
+    training_callbacks,
+)
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 ARCHITECTURES = ("conv", "dense")
 
 
-class AutoencoderEstimator:
+class AutoencoderEstimator(BaseEstimator):
     """Fits an autoencoder on unlabeled images and maps images to latent codes.
 
     `fit(images)` builds a fresh dense or convolutional encoder/decoder pair
@@ -45,11 +52,13 @@ class AutoencoderEstimator:
         batch_size: int >= 1.
         learning_rate: float > 0, Adam learning rate.
         jit_compile: XLA for the train step: True, False or `"auto"` (XLA on
-            GPU/TPU; off on CPU, where it measured slower).
+            a GPU/TPU; off on a CPU: see `tfunsup.training.resolve_jit_compile`).
         backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
         callbacks: extra Keras callbacks.
-        seed: int or None; a fixed seed makes `fit` repeatable on CPU
-            (without XLA).
+        seed: int or None; seeds the weights, noise and shuffling.
+        deterministic: bool; with a seed, `fit` repeats bit for bit on CPU:
+            TensorFlow op determinism is on during `fit` (no XLA then) and
+            restored afterwards.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
 
@@ -69,7 +78,7 @@ class AutoencoderEstimator:
     def __init__(self, architecture="conv", latent_dim=32, *, filters=(32, 64),
                  hidden_units=(256, 128), noise_stddev=0.0, epochs=20, batch_size=128,
                  learning_rate=1e-3, jit_compile="auto", backup_dir=None, callbacks=None,
-                 seed=None, strategy=None, verbose=0):
+                 seed=None, deterministic=False, strategy=None, verbose=0):
         self.architecture = architecture
         self.latent_dim = latent_dim
         self.filters = filters
@@ -82,6 +91,7 @@ class AutoencoderEstimator:
         self.backup_dir = backup_dir
         self.callbacks = callbacks
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
@@ -126,23 +136,24 @@ class AutoencoderEstimator:
                 check_images(validation_images, name="validation_images"),
                 images.shape[1:], "validation_images")
         strategy = get_strategy(self.strategy)
-        jit_compile = resolve_jit_compile(self.jit_compile, strategy)
-        # Op determinism switches XLA off, so only ask for it without XLA.
-        set_seed(self.seed, deterministic=jit_compile is not True)
-        with strategy.scope():
-            encoder, decoder = self.build(images.shape[1:])
-            model = Autoencoder(encoder, decoder, self.noise_stddev, seed=self.seed)
-            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                          jit_compile=jit_compile)
-        dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
-                               seed=self.seed, autotune=False)
-        validation = None
-        if validation_images is not None:
-            validation = make_dataset(validation_images, batch_size=self.batch_size,
-                                      autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, validation_data=validation,
-                            shuffle=False, verbose=self.verbose,
-                            callbacks=training_callbacks(self.backup_dir, self.callbacks))
+        jit_compile = resolve_jit_compile(self.jit_compile, strategy,
+                                          deterministic=self.deterministic)
+        set_seed(self.seed)
+        with op_determinism(self.deterministic):
+            with strategy.scope():
+                encoder, decoder = self.build(images.shape[1:])
+                model = Autoencoder(encoder, decoder, self.noise_stddev, seed=self.seed)
+                model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
+                              jit_compile=jit_compile)
+            dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
+                                   seed=self.seed, autotune=False)
+            validation = None
+            if validation_images is not None:
+                validation = make_dataset(validation_images, batch_size=self.batch_size,
+                                          autotune=False)
+            history = model.fit(dataset, epochs=self.epochs, validation_data=validation,
+                                shuffle=False, verbose=self.verbose,
+                                callbacks=training_callbacks(self.backup_dir, self.callbacks))
         self.autoencoder_ = model
         self.encoder_ = encoder
         self.decoder_ = decoder
@@ -160,7 +171,8 @@ class AutoencoderEstimator:
 
     def _check_fitted(self):
         if not hasattr(self, "encoder_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit first.")
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' before using it.")
 
     def _checked(self, images, name="images"):
         self._check_fitted()
@@ -180,7 +192,8 @@ class AutoencoderEstimator:
             float32 array `(n, latent_dim)`.
 
         Raises:
-            ValueError: not fitted, or images of another shape or invalid.
+            NotFittedError: before `fit`.
+            ValueError: images of another shape or invalid.
         """
         images = self._checked(images)
         return self._predict(self.encoder_, images)

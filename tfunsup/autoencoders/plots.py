@@ -1,9 +1,6 @@
-"""Figures of the autoencoder flows (matplotlib, Agg backend)."""
+"""Figures of the autoencoder flows (matplotlib `Figure` objects, no backend switch)."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def show_image(ax, image, title=None):
@@ -26,7 +23,8 @@ def save_reconstructions(images, reconstructions, path, title=None):
         title: figure title.
     """
     n = len(images)
-    fig, axes = plt.subplots(2, n, squeeze=False, figsize=(n * 0.9, 2.1))
+    fig = Figure(figsize=(n * 0.9, 2.1))
+    axes = fig.subplots(2, n, squeeze=False)
     for i in range(n):
         show_image(axes[0, i], images[i])
         show_image(axes[1, i], reconstructions[i])
@@ -36,4 +34,3 @@ def save_reconstructions(images, reconstructions, path, title=None):
                  fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -4,37 +4,21 @@ cluster the codes."""
 import time
 
 from tfunsup.cli.common import (
+    JIT_CHOICES,
     add_common_arguments,
+    add_deterministic_argument,
+    add_jit_argument,
     backup_directory,
+    check_fraction,
     check_positive,
     print_table,
+    shuffled_split,
     write_json,
 )
 
-JIT_CHOICES = {"auto": "auto", "on": True, "off": False}
-
-
-def add_jit_argument(parser):
-    """Adds `--jit {auto,on,off}` (XLA for the train step)."""
-    parser.add_argument("--jit", choices=sorted(JIT_CHOICES), default="auto",
-                        help="XLA-compile the train step: auto = on GPU/TPU, off on CPU "
-                             "where it measured slower (default: auto)")
-
-
-def check_fraction(name, value, low=0.0, high=1.0, high_inclusive=False):
-    """Raises ValueError unless low < value < high (or <= high)."""
-    if not (low < value < high or (high_inclusive and value == high)):
-        bracket = "]" if high_inclusive else ")"
-        raise ValueError(f"Expected {name} in ({low}, {high}{bracket}. Received: {name}={value}")
-
-
-def shuffled_split(n, held_out_fraction, seed):
-    """`(train_index, held_out_index)` of a seeded random split of `n` items."""
-    import numpy as np
-
-    order = np.random.default_rng(seed).permutation(n)  # mnist-5k is sorted by class
-    cut = n - max(1, int(round(held_out_fraction * n)))
-    return np.sort(order[:cut]), np.sort(order[cut:])
+# Re-exported for `tfunsup.cli.anomaly`, which imports them from here.
+__all__ = ["JIT_CHOICES", "add_jit_argument", "add_parser", "check_fraction", "run",
+           "shuffled_split"]
 
 
 def add_parser(subparsers):
@@ -62,6 +46,7 @@ def add_parser(subparsers):
                         help="BackupAndRestore folder: an interrupted run started again "
                              "resumes from it (default: <out>.backup)")
     add_jit_argument(parser)
+    add_deterministic_argument(parser)
     add_common_arguments(parser, "runs/autoencoder")
     parser.set_defaults(run=run)
 
@@ -108,7 +93,7 @@ def run(args):
         args.architecture, args.latent_dim, noise_stddev=args.noise_stddev,
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
         jit_compile=JIT_CHOICES[args.jit], backup_dir=backup_dir, seed=args.seed,
-        verbose=0 if args.quiet else 1)
+        deterministic=args.deterministic, verbose=0 if args.quiet else 1)
     if not args.quiet:
         print(f"Training a {args.architecture} autoencoder (latent_dim={args.latent_dim}) on "
               f"{len(train_index)} images of '{args.data}' ...", flush=True)
@@ -120,6 +105,7 @@ def run(args):
         "dataset": args.data, "architecture": args.architecture,
         "latent_dim": args.latent_dim, "noise_stddev": args.noise_stddev,
         "epochs": args.epochs, "seed": args.seed, "jit_compile": args.jit,
+        "deterministic": args.deterministic,
         "n_train": len(train_index), "n_held_out": len(held_out_index),
         "reconstruction_mse": float(held_out_errors.mean()),
         "train_loss": estimator.history_["loss"][-1] if estimator.history_.get("loss") else None,

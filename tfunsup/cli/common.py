@@ -7,13 +7,32 @@ from pathlib import Path
 import numpy as np
 
 
+JIT_CHOICES = {"auto": "auto", "on": True, "off": False}
+
+
+def add_jit_argument(parser):
+    """Adds `--jit {auto,on,off}` (XLA for the train step); `JIT_CHOICES[args.jit]`
+    is the `jit_compile` value."""
+    parser.add_argument("--jit", choices=sorted(JIT_CHOICES), default="auto",
+                        help="XLA-compile the train step: auto = on a GPU/TPU, and on a "
+                             "CPU only for flows measured faster with it (default: auto)")
+
+
+def add_deterministic_argument(parser):
+    """Adds `--deterministic` (TensorFlow op determinism; XLA off)."""
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic TensorFlow ops: with --seed, a run repeats bit "
+                             "for bit on CPU, but without XLA (slower on GPUs)")
+
+
 def add_common_arguments(parser, default_out):
     """Adds `--out`, `--overwrite`, `--seed`, `--batch-size`, `--quiet`."""
     parser.add_argument("--out", default=default_out,
                         help=f"output folder (default: {default_out})")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a non-empty --out")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random number generators (default: 0)")
     parser.add_argument("--batch-size", type=int, default=128,
                         help="batch size (default: 128)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -28,6 +47,20 @@ def check_positive(name, value):
     """Raises ValueError unless `value` >= 1."""
     if value < 1:
         raise ValueError(f"Expected {name} >= 1. Received: {name}={value}")
+
+
+def check_fraction(name, value, low=0.0, high=1.0, high_inclusive=False):
+    """Raises ValueError unless low < value < high (or <= high)."""
+    if not (low < value < high or (high_inclusive and value == high)):
+        bracket = "]" if high_inclusive else ")"
+        raise ValueError(f"Expected {name} in ({low}, {high}{bracket}. Received: {name}={value}")
+
+
+def shuffled_split(n, held_out_fraction, seed):
+    """`(train_index, held_out_index)` of a seeded random split of `n` items."""
+    order = np.random.default_rng(seed).permutation(n)  # mnist-5k is sorted by class
+    cut = n - max(1, int(round(held_out_fraction * n)))
+    return np.sort(order[:cut]), np.sort(order[cut:])
 
 
 def _jsonable(value):

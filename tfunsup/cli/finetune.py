@@ -2,9 +2,12 @@
 
 import time
 
-from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument, check_fraction
 from tfunsup.cli.common import (
+    JIT_CHOICES,
     add_common_arguments,
+    add_deterministic_argument,
+    add_jit_argument,
+    check_fraction,
     backup_directory,
     check_positive,
     print_table,
@@ -41,6 +44,7 @@ def add_parser(subparsers):
                         help="BackupAndRestore folder of the pretraining "
                              "(default: <out>.backup)")
     add_jit_argument(parser)
+    add_deterministic_argument(parser)
     add_common_arguments(parser, "runs/finetune")
     parser.set_defaults(run=run, batch_size=64)
 
@@ -88,7 +92,8 @@ def run(args):
     pretrainer = EncoderPretrainer(
         args.method, args.architecture, args.latent_dim, epochs=args.pretrain_epochs,
         batch_size=args.pretrain_batch_size, jit_compile=JIT_CHOICES[args.jit],
-        backup_dir=backup_dir, seed=args.seed, verbose=0 if args.quiet else 1)
+        backup_dir=backup_dir, seed=args.seed, deterministic=args.deterministic,
+        verbose=0 if args.quiet else 1)
     pretrainer.fit(data.images[train_index])  # no labels
     pretrain_seconds = time.perf_counter() - start
 
@@ -106,7 +111,8 @@ def run(args):
     metrics = {
         "dataset": args.data, "method": args.method, "architecture": args.architecture,
         "latent_dim": args.latent_dim, "pretrain_epochs": args.pretrain_epochs,
-        "seed": args.seed, "n_train": len(train_index), "n_test": len(test_index),
+        "seed": args.seed, "deterministic": args.deterministic,
+        "n_train": len(train_index), "n_test": len(test_index),
         "head_steps": args.head_steps, "fine_tune_steps": args.fine_tune_steps,
         "pretrain_loss": (pretrainer.history_["loss"][-1]
                           if pretrainer.history_.get("loss") else None),

@@ -4,9 +4,11 @@ export the generator."""
 import time
 from pathlib import Path
 
-from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument
 from tfunsup.cli.common import (
+    JIT_CHOICES,
     add_common_arguments,
+    add_deterministic_argument,
+    add_jit_argument,
     backup_directory,
     check_positive,
     print_table,
@@ -58,10 +60,16 @@ def add_parser(subparsers):
                         help="DiffAugment policies for the discriminator: translation, cutout, "
                              "translation,cutout or none (default: none)")
     parser.add_argument("--mixed-precision", default="off",
-                        choices=["off", "float16", "bfloat16"],
+                        choices=["off", "auto", "float16", "bfloat16"],
                         help="mixed precision: float16 on GPUs, bfloat16 on TPUs and CPUs "
-                             "with bfloat16 units (default: off)")
+                             "with bfloat16 instructions (elsewhere float32, with a warning); "
+                             "auto = float16 on a GPU, bfloat16 on a TPU, off on CPUs "
+                             "(default: off)")
+    parser.add_argument("--fused-kernels", action="store_true",
+                        help="TensorFlow's fused batch-norm and Adam kernels instead of "
+                             "Keras' layers (see benchmarks/bench_gan.py)")
     add_jit_argument(parser)
+    add_deterministic_argument(parser)
     parser.add_argument("--steps-per-execution", type=int, default=1,
                         help="train steps per call of the compiled train function "
                              "(fewer Python round trips; default: 1)")
@@ -118,7 +126,7 @@ def run(args):
 
     import numpy as np
 
-    from tfunsup.gan import cluster_pseudo_labels, export_generator, train_gan
+    from tfunsup.gan import kmeans_pseudo_labels, export_generator, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
     from tfunsup.metrics.clustering import cluster_purity, clustering_scores
     from tfunsup.metrics.generative import (
@@ -142,7 +150,7 @@ def run(args):
     if args.n_clusters:
         if not args.quiet:
             print(f"Clustering the images into {args.n_clusters} pseudo-labels ...", flush=True)
-        pseudo_labels = cluster_pseudo_labels(images, args.n_clusters,
+        pseudo_labels = kmeans_pseudo_labels(images, args.n_clusters,
                                               backbone=args.cluster_backbone, seed=args.seed)
         if data.labels is not None:  # labels only score the pseudo-labels
             pseudo_label_scores = {
@@ -160,6 +168,7 @@ def run(args):
         epochs=epochs, batch_size=args.batch_size, n_critic=n_critic, seed=args.seed,
         augment=augment, jit_compile=jit, steps_per_execution=args.steps_per_execution,
         mixed_precision=None if args.mixed_precision == "off" else args.mixed_precision,
+        fused_kernels=args.fused_kernels, deterministic=args.deterministic,
         pseudo_labels=pseudo_labels, backup_dir=backup_dir, verbose=0 if args.quiet else 2)
     train_seconds = time.perf_counter() - train_start
 
@@ -193,6 +202,8 @@ def run(args):
         "discriminator_width": discriminator_width,
         "n_critic": n_critic, "batch_size": args.batch_size, "seed": args.seed,
         "augment": augment, "mixed_precision": args.mixed_precision,
+        "dtype_policy": gan.generator.dtype_policy.name, "fused_kernels": args.fused_kernels,
+        "deterministic": args.deterministic,
         "backbone": args.backbone or "mnist5k_source", "jit_compile": bool(gan.jit_compile),
         "final_losses": {k: float(v[-1]) for k, v in history.items()},
         "train_seconds": train_seconds,

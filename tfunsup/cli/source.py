@@ -2,7 +2,7 @@
 
 import time
 
-from tfunsup.cli.common import check_positive, write_json
+from tfunsup.cli.common import add_deterministic_argument, check_positive, write_json
 
 
 def add_parser(subparsers):
@@ -15,6 +15,7 @@ def add_parser(subparsers):
     parser.add_argument("--overwrite", action="store_true", help="replace an existing model")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    add_deterministic_argument(parser)
     parser.add_argument("--quiet", action="store_true")
     parser.set_defaults(run=run)
 
@@ -33,11 +34,12 @@ def run(args):
     source = load_dataset("mnist-5k")
     classifier, features = train_source_model(
         source.images, source.labels, epochs=args.epochs, seed=args.seed,
-        verbose=0 if args.quiet else 2)
+        deterministic=args.deterministic, verbose=0 if args.quiet else 2)
     export_feature_vector(features, path, overwrite=True)
     accuracy = classifier.evaluate(source.images, source.labels, verbose=0)[1]
     write_json(Path(path) / "training.json", {
         "dataset": "mnist-5k", "epochs": args.epochs, "seed": args.seed,
+        "deterministic": args.deterministic,
         "train_accuracy": float(accuracy), "seconds": time.perf_counter() - start})
     print(f"exported {path} (train accuracy {accuracy:.3f})")
     return 0

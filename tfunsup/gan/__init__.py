@@ -4,7 +4,7 @@ sample grids and generator export."""
 from tfunsup.gan.conditioning import (
     ClusterCode,
     cluster_latents,
-    cluster_pseudo_labels,
+    kmeans_pseudo_labels,
     latent_clusters,
 )
 from tfunsup.gan.export import export_generator
@@ -24,7 +24,7 @@ from tfunsup.gan.train import check_gan_arguments, train_gan
 
 __all__ = [
     "GAN", "OBJECTIVES", "ClusterCode", "SampleGrid", "build_discriminator", "build_generator",
-    "check_gan_arguments", "cluster_latents", "cluster_pseudo_labels", "default_optimizers",
+    "check_gan_arguments", "cluster_latents", "kmeans_pseudo_labels", "default_optimizers",
     "discriminator_loss", "export_generator", "latent_clusters",
     "generator_loss", "gradient_penalty", "interpolate", "safe_norm", "sample_latents",
     "train_gan", "upsampling_stages", "wasserstein_critic_loss", "wasserstein_generator_loss",

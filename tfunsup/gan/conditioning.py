@@ -142,7 +142,7 @@ def find_cluster_code(generator):
     return None
 
 
-def cluster_pseudo_labels(images, n_clusters=50, *, backbone=None, pca_components=50,
+def kmeans_pseudo_labels(images, n_clusters=50, *, backbone=None, pca_components=50,
                           batch_size=500, seed=0):
     """K-means pseudo-labels of unlabeled images for cluster conditioning.
 

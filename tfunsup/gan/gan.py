@@ -2,7 +2,6 @@
 or WGAN-GP, with a `train_step` that `fit` runs (optionally XLA-compiled)."""
 
 import random
-import warnings
 
 import keras
 import tensorflow as tf
@@ -11,22 +10,27 @@ from tfunsup.gan import losses
 from tfunsup.gan.augment import check_policy, diff_augment
 from tfunsup.gan.conditioning import find_cluster_code, place_in_clusters
 from tfunsup.optimizers import FusedAdam
+from tfunsup.training import op_determinism_enabled, resolve_jit_compile
 
 OBJECTIVES = ("gan", "wgan-gp")
 
 
-def default_optimizers(objective):
+def default_optimizers(objective, fused=False):
     """`(d_optimizer, g_optimizer)` of the papers' settings.
 
     DCGAN: Adam(2e-4, beta_1=0.5) for both. WGAN-GP: Adam(1e-4, beta_1=0.0,
-    beta_2=0.9) for both (Gulrajani et al. 2017, Algorithm 1). Both are
-    `tfunsup.optimizers.FusedAdam`: Keras' Adam, updating each variable with
-    one fused kernel.
+    beta_2=0.9) for both (Gulrajani et al. 2017, Algorithm 1).
+
+    Args:
+        objective: `"gan"` or `"wgan-gp"`.
+        fused: False for `keras.optimizers.Adam`; True for
+            `tfunsup.optimizers.FusedAdam` (the same updates, each variable's
+            in one fused TensorFlow kernel).
     """
+    adam = FusedAdam if fused else keras.optimizers.Adam
     if objective == "wgan-gp":
-        return (FusedAdam(1e-4, beta_1=0.0, beta_2=0.9),
-                FusedAdam(1e-4, beta_1=0.0, beta_2=0.9))
-    return FusedAdam(2e-4, beta_1=0.5), FusedAdam(2e-4, beta_1=0.5)
+        return adam(1e-4, beta_1=0.0, beta_2=0.9), adam(1e-4, beta_1=0.0, beta_2=0.9)
+    return adam(2e-4, beta_1=0.5), adam(2e-4, beta_1=0.5)
 
 
 @keras.saving.register_keras_serializable(package="tfunsup")
@@ -204,19 +208,17 @@ class GAN(keras.Model):
             d_optimizer: `keras.optimizers.Optimizer` of the discriminator;
                 default `default_optimizers(objective)[0]`.
             g_optimizer: `keras.optimizers.Optimizer` of the generator.
-            jit_compile: `True`, `False` or `"auto"` (Keras: XLA on a single
-                GPU/TPU, off on CPU-only machines and under a distribution
-                strategy). `True` under a multi-replica strategy on CPU
-                devices falls back to `False` with a warning (XLA then fails
-                to place the replicas' variables).
+            jit_compile: `True`, `False` or `"auto"`, resolved by
+                `tfunsup.training.resolve_jit_compile` with the GAN's CPU
+                rule (`cpu_xla=True`: its train step measured faster with XLA
+                on CPUs without AMX): XLA on a single GPU/TPU and on such
+                CPUs; never with op determinism on, nor under a
+                multi-replica strategy on CPU devices (a warning if `True`).
             **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`).
         """
-        strategy = tf.distribute.get_strategy()
-        if (jit_compile is True and strategy.num_replicas_in_sync > 1
-                and not tf.config.list_logical_devices("GPU")):
-            warnings.warn("jit_compile=True is not supported under a multi-replica "
-                          "strategy on CPU; proceeding with jit_compile=False.", stacklevel=2)
-            jit_compile = False
+        jit_compile = resolve_jit_compile(jit_compile, tf.distribute.get_strategy(),
+                                          cpu_xla=True,
+                                          deterministic=op_determinism_enabled())
         super().compile(jit_compile=jit_compile, **kwargs)
         default_d, default_g = (None, None)
         if d_optimizer is None or g_optimizer is None:

@@ -46,8 +46,18 @@ def upsampling_stages(image_shape):
     return stages
 
 
+BATCH_NORMS = ("keras", "fused")
+
+
+def _batch_norm(kind, name, dtype):
+    if kind not in BATCH_NORMS:
+        raise ValueError(f"Expected batch_norm in {BATCH_NORMS}. Received: batch_norm={kind!r}")
+    cls = FusedBatchNormalization if kind == "fused" else keras.layers.BatchNormalization
+    return cls(name=name, dtype=dtype)
+
+
 def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None,
-                    name="generator", cluster_prior=None):
+                    name="generator", cluster_prior=None, batch_norm="keras"):
     """Builds a DCGAN generator from latent vectors to images.
 
     A dense projection to a small feature map, a stride-1 transposed
@@ -72,6 +82,10 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
             frequencies of a cluster-conditioned generator: the first latent
             coordinate then picks the cluster (`conditioning.ClusterCode`,
             one-hot) and the other `latent_dim - 1` drive the image.
+        batch_norm: `"keras"` (`keras.layers.BatchNormalization`) or
+            `"fused"` (`tfunsup.layers.FusedBatchNormalization`, the same
+            layer trained with TensorFlow's fused kernels; see
+            `benchmarks/bench_gan.py` for what it gains on your machine).
 
     Returns:
         A functional `keras.Model` with input `"latents"` float32
@@ -101,7 +115,7 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
         x = ClusterCode(cluster_prior, name="cluster_code")(x)
     x = keras.layers.Dense(base_h * base_w * filters, use_bias=False, name="project",
                            dtype=dtype)(x)
-    x = FusedBatchNormalization(name="project_bn", dtype=dtype)(x)
+    x = _batch_norm(batch_norm, "project_bn", dtype)(x)
     x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
     x = keras.layers.Reshape((base_h, base_w, filters), dtype=dtype)(x)
     for stage in range(stages):
@@ -109,7 +123,7 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
         strides = 1 if stage == 0 else 2
         x = keras.layers.Conv2DTranspose(filters, 4, strides=strides, padding="same",
                                          use_bias=False, name=f"up{stage}", dtype=dtype)(x)
-        x = FusedBatchNormalization(name=f"up{stage}_bn", dtype=dtype)(x)
+        x = _batch_norm(batch_norm, f"up{stage}_bn", dtype)(x)
         x = keras.layers.LeakyReLU(0.2, dtype=dtype)(x)
     x = keras.layers.Conv2DTranspose(channels, 4, strides=2 if stages else 1, padding="same",
                                      name="to_image", dtype=dtype)(x)
@@ -122,7 +136,7 @@ NORMALIZATIONS = (None, "batch", "layer", "spectral")
 
 
 def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normalization=None,
-                        dtype=None, name="discriminator", n_clusters=None):
+                        dtype=None, name="discriminator", n_clusters=None, batch_norm="keras"):
     """Builds a DCGAN discriminator (or WGAN critic) from images to one logit.
 
     Stride-2 convolutions with leaky ReLU (slope 0.2), doubling the filters,
@@ -142,6 +156,8 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
             discriminator for cluster-conditioned GANs, with a second input
             `"labels"` int32 `(batch,)` and logits `dense(h) + <embed(label),
             h>` on the last features `h` (Miyato & Koyama 2018).
+        batch_norm: the layer of `normalization="batch"`, `"keras"` or
+            `"fused"` (see `build_generator`).
 
     Returns:
         A functional `keras.Model` with input `"images"` float32 `(batch,
@@ -159,6 +175,9 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
     _check_positive("width", width)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"Expected dropout in [0, 1). Received: dropout={dropout}")
+    if batch_norm not in BATCH_NORMS:
+        raise ValueError(
+            f"Expected batch_norm in {BATCH_NORMS}. Received: batch_norm={batch_norm!r}")
     if normalization not in NORMALIZATIONS:
         raise ValueError(f"Expected normalization in {NORMALIZATIONS}. "
                          f"Received: normalization={normalization!r}")
@@ -174,7 +193,7 @@ def build_discriminator(image_shape=(28, 28, 1), width=32, dropout=0.0, normaliz
             layer = keras.layers.SpectralNormalization(layer, name=f"{name}_sn", dtype=dtype)
         x = layer(x)
         if normalization == "batch" and not first:
-            x = FusedBatchNormalization(name=f"{name}_bn", dtype=dtype)(x)
+            x = _batch_norm(batch_norm, f"{name}_bn", dtype)(x)
         elif normalization == "layer" and not first:
             x = keras.layers.LayerNormalization(name=f"{name}_ln", dtype=dtype)(x)
         return keras.layers.LeakyReLU(0.2, dtype=dtype)(x)

@@ -1,12 +1,9 @@
-"""PNG figures of GAN runs (matplotlib, Agg backend)."""
+"""PNG figures of GAN runs (matplotlib `Figure` objects, no backend switch)."""
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from matplotlib.figure import Figure
+import numpy as np
 
 
 def image_grid(images, n_cols=None, padding=1):
@@ -38,7 +35,8 @@ def save_image_grid(images, path, n_cols=None, title=None, scale=2.0):
     """Writes `image_grid(images)` as a PNG."""
     grid = image_grid(images, n_cols)
     height, width = grid.shape[:2]
-    fig, ax = plt.subplots(figsize=(scale * width / 56 + 0.2, scale * height / 56 + 0.5))
+    fig = Figure(figsize=(scale * width / 56 + 0.2, scale * height / 56 + 0.5))
+    ax = fig.subplots()
     ax.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid,
               cmap="gray" if grid.shape[-1] == 1 else None, vmin=0.0, vmax=1.0)
     ax.axis("off")
@@ -46,12 +44,12 @@ def save_image_grid(images, path, n_cols=None, title=None, scale=2.0):
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def save_loss_curves(history, path, title="GAN losses per epoch"):
     """Plots every logged loss of a `fit` history (a dict of lists) against the epoch."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     for name, values in history.items():
         ax.plot(np.arange(1, len(values) + 1), values, label=name, marker=".")
     ax.set_xlabel("epoch")
@@ -61,4 +59,3 @@ def save_loss_curves(history, path, title="GAN losses per epoch"):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -4,20 +4,23 @@
 import keras
 import numpy as np
 
-from tfunsup.autoencoders.training import training_callbacks
 from tfunsup.data import check_images, make_dataset
 from tfunsup.gan.augment import check_policy
 from tfunsup.gan.gan import GAN, OBJECTIVES, default_optimizers, sample_latents
 from tfunsup.gan.networks import build_discriminator, build_generator
 from tfunsup.gan.sample_grid import SampleGrid
+from tfunsup.training import (
+    op_determinism,
+    resolve_mixed_precision,
+    training_callbacks,
+)
+from tfunsup.training.acceleration import PRECISIONS
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
-MIXED_PRECISION = {None: None, "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
-
-def _loss_scaled(objective, d_optimizer, g_optimizer):
+def _loss_scaled(objective, d_optimizer, g_optimizer, fused):
     """The optimizers (defaults filled in) wrapped in dynamic loss scaling."""
-    default_d, default_g = default_optimizers(objective)
+    default_d, default_g = default_optimizers(objective, fused=fused)
     return (keras.optimizers.LossScaleOptimizer(d_optimizer or default_d),
             keras.optimizers.LossScaleOptimizer(g_optimizer or default_g))
 
@@ -86,8 +89,9 @@ def check_pseudo_labels(pseudo_labels, n_images):
 def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator_width=None,
               dropout=0.0, normalization=None, epochs=40, batch_size=32, n_critic=None,
               gp_weight=10.0, ema_decay=0.999, augment=None, d_optimizer=None, g_optimizer=None,
-              seed=0, strategy=None, jit_compile="auto", mixed_precision=None,
-              steps_per_execution=1, backup_dir=None, pseudo_labels=None,
+              seed=0, deterministic=False, strategy=None, jit_compile="auto",
+              mixed_precision=None, fused_kernels=False, steps_per_execution=1,
+              backup_dir=None, pseudo_labels=None,
               sample_dir=None, grid_latents=None, callbacks=None, verbose=0):
     """Trains a DCGAN-style GAN (or WGAN-GP) on unlabeled images.
 
@@ -101,10 +105,8 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
     completes).
 
     The defaults are the networks and budget of `tfunsup gan`, which also
-    conditions on `pseudo_labels=cluster_pseudo_labels(images, 50)`
-    (measured in the README on MNIST-5k: Inception Score 8.78, FID 2.02 in
-    about 4 CPU minutes; unconditional, as called here without
-    `pseudo_labels`: 6.91 and 9.49).
+    conditions on `pseudo_labels=kmeans_pseudo_labels(images, 50)` (the
+    README measures both on MNIST-5k, with the command next to each score).
 
     Args:
         images: float32 array `(n, height, width, channels)` in [0, 1]
@@ -129,23 +131,32 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
         augment: DiffAugment policies for the discriminator's inputs, e.g.
             `"translation"` (see `GAN`), or None.
         d_optimizer, g_optimizer: optimizers, default `default_optimizers`.
-        seed: int; makes a run repeatable on CPU (weights, shuffling, latents),
-            with TensorFlow op determinism on unless `jit_compile=True`.
-            None: not repeatable.
+        seed: int; seeds the weights, shuffling and latents. None: unseeded.
+        deterministic: bool; TensorFlow op determinism during training, so a
+            seeded run repeats bit for bit on CPU (without XLA); the previous
+            setting is restored on return.
         strategy: `tf.distribute.Strategy`; default the current one.
         jit_compile: XLA for the train step: `True`, `False`, or `"auto"`
-            (on a single GPU; off on CPU, where XLA measured slower).
-        mixed_precision: None (float32), `"float16"` (GPUs: `mixed_float16`
-            hidden layers, optimizers wrapped in
-            `keras.optimizers.LossScaleOptimizer`) or `"bfloat16"` (TPUs and
-            CPUs with bfloat16 units: `mixed_bfloat16`, no loss scaling).
-            Weights, generated images and logits stay float32.
+            (XLA on a single GPU/TPU and on CPUs without AMX, where the GAN
+            step measured faster with it; see
+            `tfunsup.training.resolve_jit_compile`).
+        mixed_precision: None or `"float32"`, `"float16"` (GPUs:
+            `mixed_float16` hidden layers, optimizers wrapped in
+            `keras.optimizers.LossScaleOptimizer`), `"bfloat16"` (TPUs and
+            CPUs with bfloat16 instructions: `mixed_bfloat16`, no loss
+            scaling; float32 with a warning on other CPUs) or `"auto"`
+            (`mixed_float16` on a GPU, `mixed_bfloat16` on a TPU, float32 on
+            CPUs; see `tfunsup.training.resolve_mixed_precision`). Weights,
+            generated images and logits stay float32.
+        fused_kernels: bool; `tfunsup.layers.FusedBatchNormalization` and
+            `tfunsup.optimizers.FusedAdam` (TensorFlow's fused kernels)
+            instead of Keras' `BatchNormalization` and `Adam`.
         steps_per_execution: int >= 1. Train steps per call of the compiled
             train function (Keras `compile`): fewer Python round trips per
             step; callbacks then see every `steps_per_execution`-th batch.
         backup_dir: folder for `keras.callbacks.BackupAndRestore`, or None.
         pseudo_labels: None (unconditional), or int `(n,)` cluster ids of the
-            images, e.g. from `tfunsup.gan.cluster_pseudo_labels` (never the
+            images, e.g. from `tfunsup.gan.kmeans_pseudo_labels` (never the
             true labels: the flow is unsupervised): trains a cluster-
             conditioned GAN (a generator with `cluster_prior` = the cluster
             frequencies, a projection discriminator; see `GAN`).
@@ -171,38 +182,46 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
         discriminator_width = width
     _check_int("discriminator_width", discriminator_width)
     _check_int("steps_per_execution", steps_per_execution)
-    if mixed_precision not in MIXED_PRECISION:
-        raise ValueError(f"Expected mixed_precision in {tuple(MIXED_PRECISION)}. "
+    if mixed_precision not in PRECISIONS:
+        raise ValueError(f"Expected mixed_precision in {tuple(PRECISIONS)}. "
                          f"Received: mixed_precision={mixed_precision!r}")
     if objective == "wgan-gp" and normalization == "batch":
         raise ValueError("Expected normalization other than 'batch' for WGAN-GP (its "
                          "gradient penalty is per sample). Received: normalization='batch'")
     check_policy(augment)
-    policy = MIXED_PRECISION[mixed_precision]
-    set_seed(seed, deterministic=jit_compile is not True)
+    policy = resolve_mixed_precision(mixed_precision, gpu_float16=True)
+    set_seed(seed)
     strategy = get_strategy(strategy)
     cluster_prior = n_clusters = None
     if pseudo_labels is not None:
         counts = np.bincount(pseudo_labels)
         cluster_prior, n_clusters = counts / counts.sum(), len(counts)
-    with strategy.scope():
-        generator = build_generator(images.shape[1:], latent_dim, width, dtype=policy,
-                                    cluster_prior=cluster_prior)
-        discriminator = build_discriminator(images.shape[1:], discriminator_width, dropout,
-                                            normalization, dtype=policy, n_clusters=n_clusters)
-        gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
-                  gp_weight=gp_weight, ema_decay=ema_decay, augment=augment, seed=seed)
-        if mixed_precision == "float16":
-            d_optimizer, g_optimizer = _loss_scaled(objective, d_optimizer, g_optimizer)
-        gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=jit_compile,
-                    steps_per_execution=steps_per_execution)
-    dataset = make_dataset(images, labels=pseudo_labels, batch_size=batch_size * n_critic,
-                           shuffle=True, seed=seed, drop_remainder=True, autotune=False)
-    latents = grid_latents if grid_latents is not None else sample_latents(
-        64, latent_dim, seed or 0)
-    grid = SampleGrid(latents, sample_dir)
-    history = gan.fit(dataset, epochs=epochs, verbose=verbose,
-                      callbacks=training_callbacks(backup_dir, [grid, *(callbacks or [])]),
-                      shuffle=False)  # the dataset reshuffles itself
+    batch_norm = "fused" if fused_kernels else "keras"
+    with op_determinism(deterministic):
+        with strategy.scope():
+            generator = build_generator(images.shape[1:], latent_dim, width, dtype=policy,
+                                        cluster_prior=cluster_prior, batch_norm=batch_norm)
+            discriminator = build_discriminator(images.shape[1:], discriminator_width,
+                                                dropout, normalization, dtype=policy,
+                                                n_clusters=n_clusters, batch_norm=batch_norm)
+            gan = GAN(generator, discriminator, objective=objective, n_critic=n_critic,
+                      gp_weight=gp_weight, ema_decay=ema_decay, augment=augment, seed=seed)
+            if d_optimizer is None or g_optimizer is None:
+                default_d, default_g = default_optimizers(objective, fused=fused_kernels)
+                d_optimizer = d_optimizer or default_d
+                g_optimizer = g_optimizer or default_g
+            if policy == "mixed_float16":
+                d_optimizer, g_optimizer = _loss_scaled(objective, d_optimizer, g_optimizer,
+                                                        fused_kernels)
+            gan.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+                        jit_compile=jit_compile, steps_per_execution=steps_per_execution)
+        dataset = make_dataset(images, labels=pseudo_labels, batch_size=batch_size * n_critic,
+                               shuffle=True, seed=seed, drop_remainder=True, autotune=False)
+        latents = grid_latents if grid_latents is not None else sample_latents(
+            64, latent_dim, seed or 0)
+        grid = SampleGrid(latents, sample_dir)
+        history = gan.fit(dataset, epochs=epochs, verbose=verbose,
+                          callbacks=training_callbacks(backup_dir, [grid, *(callbacks or [])]),
+                          shuffle=False)  # the dataset reshuffles itself
     gan.sample_grid = grid
     return gan, history.history

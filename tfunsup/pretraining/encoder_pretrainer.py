@@ -1,19 +1,26 @@
 """Pretraining an encoder without labels, as a scikit-learn-style estimator."""
 
 import keras
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from tfunsup.autoencoders.autoencoder_estimator import ARCHITECTURES, AutoencoderEstimator
 from tfunsup.autoencoders.dense_autoencoder import check_latent_dim
-from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images
 from tfunsup.pretraining.simclr import SimCLR
+from tfunsup.training import (
+    check_fit_params,
+    op_determinism,
+    resolve_jit_compile,
+    training_callbacks,
+)
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 METHODS = ("simclr", "autoencoder")
 
 
-class EncoderPretrainer:
+class EncoderPretrainer(BaseEstimator):
     """Trains an encoder on unlabeled images with a self-supervised objective.
 
     - `method="autoencoder"`: reconstruction (`tfunsup.autoencoders.Autoencoder`);
@@ -36,10 +43,13 @@ class EncoderPretrainer:
         learning_rate: float > 0, Adam learning rate.
         temperature: float > 0, NT-Xent temperature (SimCLR).
         noise_stddev: float >= 0, input noise (autoencoder: denoising).
-        jit_compile: True, False or `"auto"` (XLA on GPU/TPU only).
+        jit_compile: True, False or `"auto"` (XLA on a GPU/TPU; see
+            `tfunsup.training.resolve_jit_compile`).
         backup_dir: folder for `BackupAndRestore`, or None.
         callbacks: extra Keras callbacks.
-        seed: int or None.
+        seed: int or None; seeds weights, augmentations and shuffling.
+        deterministic: bool; TensorFlow op determinism during `fit` (bit-
+            identical reruns on CPU with a seed, no XLA), restored afterwards.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: Keras verbosity.
 
@@ -58,7 +68,8 @@ class EncoderPretrainer:
     def __init__(self, method="simclr", architecture="conv", latent_dim=32, *,
                  filters=(32, 64), hidden_units=(256, 128), epochs=30, batch_size=256,
                  learning_rate=1e-3, temperature=0.5, noise_stddev=0.0, jit_compile="auto",
-                 backup_dir=None, callbacks=None, seed=None, strategy=None, verbose=0):
+                 backup_dir=None, callbacks=None, seed=None, deterministic=False, strategy=None,
+                 verbose=0):
         self.method = method
         self.architecture = architecture
         self.latent_dim = latent_dim
@@ -73,6 +84,7 @@ class EncoderPretrainer:
         self.backup_dir = backup_dir
         self.callbacks = callbacks
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
@@ -83,7 +95,7 @@ class EncoderPretrainer:
             epochs=self.epochs, batch_size=self.batch_size,
             learning_rate=self.learning_rate, jit_compile=self.jit_compile,
             backup_dir=self.backup_dir, callbacks=self.callbacks, seed=self.seed,
-            strategy=self.strategy, verbose=self.verbose)
+            deterministic=self.deterministic, strategy=self.strategy, verbose=self.verbose)
 
     def _check_params(self):
         if self.method not in METHODS:
@@ -120,19 +132,22 @@ class EncoderPretrainer:
             self.history_ = autoencoder.history_
             return self
         strategy = get_strategy(self.strategy)
-        jit_compile = resolve_jit_compile(self.jit_compile, strategy)
-        set_seed(self.seed, deterministic=jit_compile is not True)
-        with strategy.scope():
-            encoder, _ = self._autoencoder().build(images.shape[1:])
-            model = SimCLR(encoder, temperature=self.temperature, seed=self.seed)
-            model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                          jit_compile=jit_compile)
-        dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
-                               seed=self.seed, drop_remainder=len(images) > self.batch_size,
-                               autotune=False)
-        history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose,
-                            shuffle=False,
-                            callbacks=training_callbacks(self.backup_dir, self.callbacks))
+        jit_compile = resolve_jit_compile(self.jit_compile, strategy,
+                                          deterministic=self.deterministic)
+        set_seed(self.seed)
+        with op_determinism(self.deterministic):
+            with strategy.scope():
+                encoder, _ = self._autoencoder().build(images.shape[1:])
+                model = SimCLR(encoder, temperature=self.temperature, seed=self.seed)
+                model.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
+                              jit_compile=jit_compile)
+            dataset = make_dataset(images, batch_size=self.batch_size, shuffle=True,
+                                   seed=self.seed,
+                                   drop_remainder=len(images) > self.batch_size,
+                                   autotune=False)
+            history = model.fit(dataset, epochs=self.epochs, verbose=self.verbose,
+                                shuffle=False,
+                                callbacks=training_callbacks(self.backup_dir, self.callbacks))
         self.encoder_ = encoder
         self.model_ = model
         self.history_ = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -141,7 +156,8 @@ class EncoderPretrainer:
     def transform(self, images):
         """Encoder features, float32 `(n, latent_dim)`."""
         if not hasattr(self, "encoder_"):
-            raise ValueError("This EncoderPretrainer is not fitted yet; call fit first.")
+            raise NotFittedError("This EncoderPretrainer instance is not fitted yet. "
+                                 "Call 'fit' before using it.")
         images = check_images(images, name="images")
         expected = tuple(self.encoder_.inputs[0].shape[1:])
         if tuple(images.shape[1:]) != expected:

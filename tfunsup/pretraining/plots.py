@@ -1,9 +1,6 @@
-"""Figures of the pretraining flow (matplotlib, Agg backend)."""
+"""Figures of the pretraining flow (matplotlib `Figure` objects, no backend switch)."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
 def save_label_efficiency(table, path, title=None):
@@ -14,7 +11,8 @@ def save_label_efficiency(table, path, title=None):
         path: PNG file to write.
         title: figure title.
     """
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    fig = Figure(figsize=(5, 3.6))
+    ax = fig.subplots()
     for method in sorted({row["method"] for row in table}):
         rows = sorted((r for r in table if r["method"] == method), key=lambda r: r["fraction"])
         ax.errorbar([100 * r["fraction"] for r in rows], [r["mean_acc"] for r in rows],
@@ -27,4 +25,3 @@ def save_label_efficiency(table, path, title=None):
     ax.set_title(title or "Label efficiency", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -18,6 +18,7 @@ from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
 from tfunsup.layers.random_low_resolution import RandomLowResolution
 from tfunsup.utils.export import atomic_directory, export_atomically
+from tfunsup.training import op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 SOURCE_MODEL_NAME = "mnist5k_source"
@@ -80,14 +81,17 @@ def build_source_cnn(input_shape=(28, 28, 1), n_classes=10, feature_dim=128,
 
 
 def train_source_model(images, labels, *, epochs=8, batch_size=128, seed=0,
-                       low_resolution_rate=0.5, strategy=None, verbose=0):
+                       deterministic=False, low_resolution_rate=0.5, strategy=None,
+                       verbose=0):
     """Trains the source CNN on labeled source images.
 
     Args:
         images: float32 `(n, 28, 28, 1)` in [0, 1].
         labels: int `(n,)` class labels.
         epochs, batch_size: training budget.
-        seed: int, makes the run repeatable on CPU.
+        seed: int, seeds the weights and the shuffling.
+        deterministic: bool; TensorFlow op determinism during training, so a
+            seeded run repeats bit for bit on CPU (restored afterwards).
         low_resolution_rate: see `build_source_cnn`.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: Keras verbosity.
@@ -100,15 +104,16 @@ def train_source_model(images, labels, *, epochs=8, batch_size=128, seed=0,
     set_seed(seed)
     order = np.random.default_rng(seed).permutation(len(images))  # MNIST-5k is sorted
     n_classes = int(labels.max()) + 1
-    with get_strategy(strategy).scope():
-        classifier, features = build_source_cnn(images.shape[1:], n_classes,
-                                                low_resolution_rate=low_resolution_rate,
-                                                seed=seed)
-        classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
-                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    dataset = make_dataset(images[order], labels=labels[order], batch_size=batch_size,
-                           shuffle=True, seed=seed, autotune=False)
-    classifier.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
+    with op_determinism(deterministic):
+        with get_strategy(strategy).scope():
+            classifier, features = build_source_cnn(images.shape[1:], n_classes,
+                                                    low_resolution_rate=low_resolution_rate,
+                                                    seed=seed)
+            classifier.compile(optimizer=keras.optimizers.Adam(1e-3),
+                               loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        dataset = make_dataset(images[order], labels=labels[order], batch_size=batch_size,
+                               shuffle=True, seed=seed, autotune=False)
+        classifier.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False)
     return classifier, features
 
 
@@ -167,7 +172,7 @@ def export_feature_vector(feature_extractor, path, image_spec=MNIST_IMAGE_SPEC,
 SOURCE_CLASSIFIER_NAME = "mnist5k_classifier"
 
 
-def ensure_source_model(path=None, *, epochs=8, seed=0, verbose=0):
+def ensure_source_model(path=None, *, epochs=8, seed=0, deterministic=True, verbose=0):
     """Returns the MNIST-5k source feature-vector SavedModel, training it when absent.
 
     Training also exports the full source classifier (probabilities over the
@@ -176,7 +181,9 @@ def ensure_source_model(path=None, *, epochs=8, seed=0, verbose=0):
 
     Args:
         path: SavedModel folder; default `default_source_model_path()`.
-        epochs, seed, verbose: as in `train_source_model`.
+        epochs, seed, deterministic, verbose: as in `train_source_model`
+            (deterministic by default: the same seed gives the same shared
+            artifact bit for bit on CPU).
 
     Returns:
         `Path` to a feature-vector SavedModel usable as a backbone spec.
@@ -189,7 +196,8 @@ def ensure_source_model(path=None, *, epochs=8, seed=0, verbose=0):
         return path
     source = load_dataset("mnist-5k")
     classifier, features = train_source_model(source.images, source.labels, epochs=epochs,
-                                              seed=seed, verbose=verbose)
+                                              seed=seed, deterministic=deterministic,
+                                              verbose=verbose)
     export_feature_vector(features, path, overwrite=True)
     export_atomically(classifier, classifier_path, overwrite=True)
     return path

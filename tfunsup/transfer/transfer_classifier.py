@@ -4,16 +4,23 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
-from tfunsup.autoencoders.training import check_fit_params, resolve_jit_compile, training_callbacks
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
+from tfunsup.training import (
+    check_fit_params,
+    op_determinism,
+    resolve_jit_compile,
+    training_callbacks,
+)
 from tfunsup.transfer.target_model import build_target_model, set_trainable, unfreeze_top
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
-class TransferClassifier:
+class TransferClassifier(BaseEstimator):
     """Trains a target classifier on a source model's shared layers, then fine-tunes.
 
     `fit(images, labels)` follows the Keras transfer-learning recipe:
@@ -44,9 +51,12 @@ class TransferClassifier:
         batch_size: int >= 1.
         image_size: backbone input `(height, width)`, None for its own.
         weights: `"imagenet"` or None, for `keras:` backbones.
-        jit_compile: True, False or `"auto"` (XLA on GPU/TPU only).
+        jit_compile: True, False or `"auto"` (XLA on a GPU/TPU; see
+            `tfunsup.training.resolve_jit_compile`).
         backup_dir: folder for `BackupAndRestore` (per phase), or None.
-        seed: int or None; makes `fit` repeatable on CPU.
+        seed: int or None; seeds the new layers' weights and the shuffling.
+        deterministic: bool; TensorFlow op determinism during `fit` (bit-
+            identical reruns on CPU with a seed, no XLA), restored afterwards.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: Keras verbosity.
 
@@ -65,7 +75,7 @@ class TransferClassifier:
                  head_epochs=10, head_learning_rate=1e-3, fine_tune_epochs=0,
                  fine_tune_layers=None, fine_tune_learning_rate=1e-4, scratch=False,
                  batch_size=64, image_size=None, weights="imagenet", jit_compile="auto",
-                 backup_dir=None, seed=None, strategy=None, verbose=0):
+                 backup_dir=None, seed=None, deterministic=False, strategy=None, verbose=0):
         self.backbone = backbone
         self.shared_layers = shared_layers
         self.head_units = head_units
@@ -82,6 +92,7 @@ class TransferClassifier:
         self.jit_compile = jit_compile
         self.backup_dir = backup_dir
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
@@ -115,14 +126,27 @@ class TransferClassifier:
         if len(classes) < 2:
             raise ValueError(f"Expected labels of at least 2 classes. Received: {classes}")
         strategy = get_strategy(self.strategy)
-        jit_compile = resolve_jit_compile(self.jit_compile, strategy)
-        set_seed(self.seed, deterministic=jit_compile is not True)
+        jit_compile = resolve_jit_compile(self.jit_compile, strategy,
+                                          deterministic=self.deterministic)
+        set_seed(self.seed)
+        with op_determinism(self.deterministic):
+            model, shared, history = self._fit(images, targets, len(classes), strategy,
+                                               jit_compile)
+        self.model_ = model
+        self.shared_ = shared
+        self.classes_ = classes
+        self.image_shape_ = tuple(images.shape[1:])
+        self.history_ = history
+        return self
+
+    def _fit(self, images, targets, n_classes, strategy, jit_compile):
+        """Builds and trains the target model; returns `(model, shared, history)`."""
         backbone = self.backbone
         with strategy.scope():
             if self.scratch:
                 backbone = keras.models.clone_model(backbone)  # fresh initial weights
             model, shared = build_target_model(
-                backbone, len(classes), shared_layers=self.shared_layers,
+                backbone, n_classes, shared_layers=self.shared_layers,
                 head_units=self.head_units, dropout=self.dropout,
                 input_shape=images.shape[1:], image_size=self.image_size,
                 weights=self.weights, seed=self.seed)
@@ -145,12 +169,7 @@ class TransferClassifier:
                               jit_compile=jit_compile)
             history["fine_tune"] = self._fit_phase(model, dataset, self.fine_tune_epochs,
                                                    "fine_tune")
-        self.model_ = model
-        self.shared_ = shared
-        self.classes_ = classes
-        self.image_shape_ = tuple(images.shape[1:])
-        self.history_ = history
-        return self
+        return model, shared, history
 
     def _fit_phase(self, model, dataset, epochs, name):
         if epochs == 0:
@@ -162,7 +181,8 @@ class TransferClassifier:
 
     def _checked(self, images):
         if not hasattr(self, "model_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit first.")
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' before using it.")
         images = check_images(images, name="images")
         if tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(

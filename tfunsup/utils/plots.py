@@ -1,10 +1,7 @@
-"""PNG figures written by the CLI flows (matplotlib, Agg backend)."""
+"""PNG figures written by the CLI flows (matplotlib `Figure` objects)."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from matplotlib.figure import Figure
+import numpy as np
 
 
 def _show(ax, image):
@@ -26,8 +23,8 @@ def save_cluster_montage(images, assignments, path, per_cluster=10, order=None):
             (e.g. distance to the cluster centre).
     """
     clusters = np.unique(assignments)
-    fig, axes = plt.subplots(len(clusters), per_cluster, squeeze=False,
-                             figsize=(per_cluster * 0.8, len(clusters) * 0.85))
+    fig = Figure(figsize=(per_cluster * 0.8, len(clusters) * 0.85))
+    axes = fig.subplots(len(clusters), per_cluster, squeeze=False)
     for row, cluster in enumerate(clusters):
         members = np.flatnonzero(assignments == cluster)
         if order is not None:
@@ -43,7 +40,6 @@ def save_cluster_montage(images, assignments, path, per_cluster=10, order=None):
     fig.suptitle("Sample images per cluster", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def save_embedding(features, assignments, path, method="pca", seed=0, title=None):
@@ -66,11 +62,11 @@ def save_embedding(features, assignments, path, method="pca", seed=0, title=None
         points = PCA(2, random_state=seed).fit_transform(features)
     else:
         raise ValueError(f"Expected method 'pca' or 'tsne'. Received: method={method!r}")
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     scatter = ax.scatter(points[:, 0], points[:, 1], c=assignments, cmap="tab10", s=6)
     ax.legend(*scatter.legend_elements(), title="cluster", fontsize=7, loc="best",
               markerscale=0.8)
     ax.set_title(title or f"Backbone features ({method.upper()}), coloured by cluster")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)

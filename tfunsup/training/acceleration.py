@@ -1,0 +1,200 @@
+"""One place that decides how a training step runs: XLA (`jit_compile`),
+mixed precision and TensorFlow op determinism, from the devices present.
+
+The rules, per process and per flow (the flows pass their own CPU rule):
+
+* `jit_compile="auto"`: XLA on a GPU/TPU with a single replica (as Keras
+  decides). On a CPU-only machine, XLA only for flows that measured faster
+  with it on a CPU without AMX (`cpu_xla=True`, e.g. the GAN train step,
+  `benchmarks/bench_gan.py`); off for the others and on CPUs with AMX tiles,
+  where oneDNN's kernels measured faster than XLA. Never under a
+  multi-replica strategy over CPU devices (TensorFlow fails there), nor with
+  op determinism on (Keras refuses XLA then).
+* `mixed_precision="auto"`: `mixed_float16` on a GPU when the flow allows it
+  (`gpu_float16=True`), `mixed_bfloat16` on a TPU, float32 on CPUs. An
+  explicit `"bfloat16"` on a CPU without bfloat16 instructions (`avx512_bf16`
+  or `amx_bf16` in `/proc/cpuinfo`) falls back to float32 with a warning:
+  TensorFlow then emulates bfloat16 and trains several times slower.
+* `deterministic=True`: op determinism is switched on for the duration of
+  `op_determinism()` and restored on exit; a `seed` alone never switches it
+  on (`tfunsup.utils.reproducibility.set_seed` only seeds the generators).
+"""
+
+import contextlib
+import functools
+import warnings
+
+import tensorflow as tf
+
+JIT_VALUES = (True, False, "auto")
+PRECISIONS = {None: None, "float32": None, "float16": "mixed_float16",
+              "bfloat16": "mixed_bfloat16", "auto": "auto"}
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+AMX_CPU_FLAGS = ("amx_tile", "amx_bf16", "amx_int8")
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_flags():
+    """The instruction-set flags of the first CPU in `/proc/cpuinfo`.
+
+    Returns:
+        frozenset of lower-case flag names (empty where `/proc/cpuinfo` is
+        missing, e.g. macOS or Windows: no bfloat16 or AMX is assumed).
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].lower().split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def _device_types(devices):
+    if devices is None:
+        devices = tf.config.list_physical_devices()
+    types = set()
+    for device in devices:
+        kind = device if isinstance(device, str) else device.device_type
+        types.add(kind.upper())
+    return types
+
+
+def has_accelerator(devices=None):
+    """Whether `devices` (default: this process's physical devices) include a
+    GPU or TPU. `devices`: `tf.config.PhysicalDevice`s or type strings."""
+    return bool(_device_types(devices) & {"GPU", "TPU"})
+
+
+def cpu_supports_bfloat16(flags=None):
+    """Whether the CPU has bfloat16 instructions (AVX512_BF16 or AMX-BF16)."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in BF16_CPU_FLAGS)
+
+
+def cpu_has_amx(flags=None):
+    """Whether the CPU has Intel AMX tiles."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in AMX_CPU_FLAGS)
+
+
+def op_determinism_enabled():
+    """Whether TensorFlow op determinism is currently on."""
+    from tensorflow.python.framework import config
+
+    return bool(getattr(config, "is_op_determinism_enabled", lambda: False)())
+
+
+def _set_op_determinism(enabled):
+    from tensorflow.python.framework import config
+
+    if enabled:
+        tf.config.experimental.enable_op_determinism()
+    elif op_determinism_enabled():
+        # TensorFlow has no public switch back; the private one exists since 2.9.
+        config.disable_op_determinism()
+
+
+@contextlib.contextmanager
+def op_determinism(enabled=True):
+    """Turns TensorFlow op determinism on inside the block, then restores it.
+
+    With `enabled=False` (or None) nothing changes: a caller's own setting
+    stays as it was. Determinism makes CPU runs repeat bit for bit with a
+    fixed seed, but Keras then refuses XLA.
+
+    Args:
+        enabled: bool.
+
+    Yields:
+        Whether op determinism is on inside the block.
+    """
+    previous = op_determinism_enabled()
+    if enabled and not previous:
+        _set_op_determinism(True)
+    try:
+        yield op_determinism_enabled()
+    finally:
+        if op_determinism_enabled() != previous:
+            _set_op_determinism(previous)
+
+
+def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, deterministic=False,
+                        devices=None, flags=None):
+    """The `jit_compile` value (True or False) to pass to Keras `compile`.
+
+    Args:
+        jit_compile: True, False or `"auto"` (see the module docstring).
+        strategy: the `tf.distribute.Strategy` the model is built under, or
+            None for a single replica.
+        cpu_xla: bool, the flow's CPU rule: True where its train step
+            measured faster with XLA on a CPU without AMX.
+        deterministic: bool, op determinism requested: no XLA.
+        devices: physical devices (`tf.config.PhysicalDevice`s or type
+            strings such as `"GPU"`); default this process's.
+        flags: CPU flags (default `cpu_flags()`), for tests.
+
+    Returns:
+        bool.
+
+    Raises:
+        ValueError: `jit_compile` is not True, False or `"auto"`.
+    """
+    if not any(jit_compile is v or (isinstance(v, str) and jit_compile == v)
+               for v in JIT_VALUES):
+        raise ValueError(
+            f"Expected jit_compile True, False or 'auto'. Received: jit_compile={jit_compile!r}")
+    accelerator = has_accelerator(devices)
+    replicas = strategy.num_replicas_in_sync if strategy is not None else 1
+    if replicas > 1 and not accelerator:
+        if jit_compile is True:
+            warnings.warn("jit_compile=True is not supported by a multi-replica strategy over "
+                          "CPU devices; training without XLA.", stacklevel=2)
+        return False
+    if deterministic:
+        if jit_compile is True:
+            warnings.warn("jit_compile=True with deterministic=True: Keras runs "
+                          "deterministic ops without XLA; training without XLA.", stacklevel=2)
+        return False
+    if jit_compile != "auto":
+        return bool(jit_compile)
+    if accelerator:
+        return replicas == 1
+    return bool(cpu_xla) and not cpu_has_amx(flags)
+
+
+def resolve_mixed_precision(mixed_precision, *, gpu_float16=False, devices=None, flags=None):
+    """The Keras dtype policy name for `mixed_precision`, or None for float32.
+
+    Args:
+        mixed_precision: None or `"float32"` (float32), `"float16"`,
+            `"bfloat16"` or `"auto"` (see the module docstring).
+        gpu_float16: bool, whether `"auto"` picks `mixed_float16` on a GPU.
+        devices: physical devices, as in `resolve_jit_compile`.
+        flags: CPU flags (default `cpu_flags()`), for tests.
+
+    Returns:
+        None, `"mixed_float16"` or `"mixed_bfloat16"`.
+
+    Raises:
+        ValueError: an unknown `mixed_precision`.
+    """
+    if mixed_precision not in PRECISIONS:
+        raise ValueError(f"Expected mixed_precision in {tuple(PRECISIONS)}. "
+                         f"Received: mixed_precision={mixed_precision!r}")
+    types = _device_types(devices)
+    if mixed_precision == "auto":
+        if "TPU" in types:
+            return "mixed_bfloat16"
+        if "GPU" in types and gpu_float16:
+            return "mixed_float16"
+        return None
+    policy = PRECISIONS[mixed_precision]
+    if (policy == "mixed_bfloat16" and not types & {"GPU", "TPU"}
+            and not cpu_supports_bfloat16(flags)):
+        warnings.warn("mixed_precision='bfloat16' on a CPU without bfloat16 instructions "
+                      "(no avx512_bf16 / amx_bf16): TensorFlow would emulate it several "
+                      "times slower; training in float32.", stacklevel=2)
+        return None
+    return policy
