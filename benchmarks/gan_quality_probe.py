@@ -69,7 +69,9 @@ def main(argv=None):
     n_clusters = recipe.pop("n_clusters", None)
     if n_clusters:
         recipe["pseudo_labels"] = kmeans_pseudo_labels(images, n_clusters)
-    probe = InceptionScoreProbe(load_classifier(), args.every)
+    from tfunsup.source import ensure_source_classifier
+
+    probe = InceptionScoreProbe(load_classifier(ensure_source_classifier()), args.every)
     train_gan(images, seed=recipe.pop("seed", 0), callbacks=[probe], **recipe)
 
 

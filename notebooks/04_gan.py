@@ -57,8 +57,8 @@ import tensorflow as tf
 from tfunsup.data import load_dataset
 from tfunsup.gan import (
     cluster_latents,
-    kmeans_pseudo_labels,
     export_generator,
+    kmeans_pseudo_labels,
     sample_latents,
     train_gan,
 )
@@ -71,6 +71,7 @@ from tfunsup.metrics.generative import (
     load_feature_extractor,
     nearest_neighbor_scores,
 )
+from tfunsup.source import ensure_source_model
 
 SMALL = os.environ.get("TFUNSUP_NOTEBOOK_BUDGET") == "small"
 SEED = 0
@@ -153,6 +154,7 @@ plt.show()
 
 # %%
 n_samples = 500 if SMALL else 5000
+ensure_source_model()  # trains the MNIST-5k source model if it is missing (once)
 extractor = load_feature_extractor()
 classifier = load_classifier()
 real = images[np.random.default_rng(SEED).permutation(len(images))[:n_samples]]

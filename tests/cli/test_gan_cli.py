@@ -28,9 +28,10 @@ def test_small_run_writes_metrics_plots_and_generator(small_run):
     assert {"fid", "kid", "inception_score", "real_inception_score", "epochs",
             "seconds"} <= set(metrics)
     assert metrics["epochs"] == 2 and metrics["n_samples"] == 300
-    assert metrics["fid"] >= 0 and metrics["noise"]["fid"] > 0
-    assert 1.0 <= metrics["inception_score"] <= 10.0
-    assert metrics["real_inception_score"] > metrics["noise"]["inception_score"]
+    # Even two epochs of a tiny GAN beat uniform noise on both distances.
+    assert metrics["fid"] < 0.5 * metrics["noise"]["fid"]
+    assert metrics["kid"] < 0.5 * metrics["noise"]["kid"]
+    assert metrics["real_inception_score"] > 2 * metrics["noise"]["inception_score"]
     assert sum(metrics["class_fractions"]) == pytest.approx(1.0)
     assert metrics["seconds"] >= metrics["train_seconds"] > 0
     # the default is cluster-conditioned; labels only score the pseudo-labels

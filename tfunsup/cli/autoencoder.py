@@ -79,11 +79,9 @@ def run(args):
     data = load_dataset(args.data)
     train_index, held_out_index = shuffled_split(len(data), args.held_out_fraction, args.seed)
     check_n_clusters(args.n_clusters, len(data))
-    from sklearn.cluster import KMeans
-
     from tfunsup.autoencoders import AutoencoderEstimator
+    from tfunsup.autoencoders.evaluation import latent_kmeans_report
     from tfunsup.autoencoders.plots import save_reconstructions
-    from tfunsup.metrics import clustering_scores
     from tfunsup.utils.run_directory import RunDirectory
 
     backup_dir = backup_directory(args.out, args.backup_dir)
@@ -99,8 +97,8 @@ def run(args):
               f"{len(train_index)} images of '{args.data}' ...", flush=True)
     estimator.fit(data.images[train_index], data.images[held_out_index])
     held_out_errors = estimator.reconstruction_error(data.images[held_out_index])
-    codes = estimator.transform(data.images)
-    assignments = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(codes)
+    report = latent_kmeans_report(estimator, data.images, data.labels, args.n_clusters,
+                                  args.seed)
     metrics = {
         "dataset": args.data, "architecture": args.architecture,
         "latent_dim": args.latent_dim, "noise_stddev": args.noise_stddev,
@@ -109,14 +107,8 @@ def run(args):
         "n_train": len(train_index), "n_held_out": len(held_out_index),
         "reconstruction_mse": float(held_out_errors.mean()),
         "train_loss": estimator.history_["loss"][-1] if estimator.history_.get("loss") else None,
-        "kmeans": {"acc": None, "nmi": None, "ari": None},
-        "baseline": {"method": "k-means on raw pixels", "acc": None, "nmi": None, "ari": None},
+        "kmeans": report["kmeans"], "baseline": report["baseline"],  # labels only score
     }
-    if data.labels is not None:  # labels only score
-        metrics["kmeans"] = clustering_scores(data.labels, assignments)
-        flat = data.images.reshape(len(data), -1)
-        baseline = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)
-        metrics["baseline"].update(clustering_scores(data.labels, baseline))
 
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
         spread = np.linspace(0, len(held_out_index) - 1, min(12, len(held_out_index)))

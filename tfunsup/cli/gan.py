@@ -126,7 +126,7 @@ def run(args):
 
     import numpy as np
 
-    from tfunsup.gan import kmeans_pseudo_labels, export_generator, train_gan
+    from tfunsup.gan import export_generator, kmeans_pseudo_labels, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
     from tfunsup.metrics.clustering import cluster_purity, clustering_scores
     from tfunsup.metrics.generative import (
@@ -138,11 +138,22 @@ def run(args):
     )
     from tfunsup.utils.run_directory import RunDirectory
 
+    def default_source_ready():
+        from tfunsup.source import default_source_model_path
+
+        return (default_source_model_path() / "saved_model.pb").is_file()
+
     out = Path(args.out)
     backup_dir = backup_directory(out, args.backup_dir)
     if not args.quiet and backup_dir.is_dir():
         print(f"Resuming from the backup in {backup_dir} ...", flush=True)
     digits = images.shape[-1] == 1
+    if args.backbone is None or digits:
+        from tfunsup.source import ensure_source_model
+
+        if not args.quiet and not default_source_ready():
+            print("Training the MNIST-5k source model (once) ...", flush=True)
+        ensure_source_model()  # the default FID features and the digit classifier
     feature_extractor = load_feature_extractor(args.backbone)  # before training: fails early
     classifier = load_classifier() if digits else False
     pseudo_labels, pseudo_label_scores = None, None

@@ -7,6 +7,7 @@ from tfunsup.gan.conditioning import (
     kmeans_pseudo_labels,
     latent_clusters,
 )
+from tfunsup.gan.estimator import GANEstimator
 from tfunsup.gan.export import export_generator
 from tfunsup.gan.gan import GAN, OBJECTIVES, default_optimizers, sample_latents
 from tfunsup.gan.losses import (
@@ -23,7 +24,7 @@ from tfunsup.gan.sample_grid import SampleGrid
 from tfunsup.gan.train import check_gan_arguments, train_gan
 
 __all__ = [
-    "GAN", "OBJECTIVES", "ClusterCode", "SampleGrid", "build_discriminator", "build_generator",
+    "GAN", "GANEstimator", "OBJECTIVES", "ClusterCode", "SampleGrid", "build_discriminator", "build_generator",
     "check_gan_arguments", "cluster_latents", "kmeans_pseudo_labels", "default_optimizers",
     "discriminator_loss", "export_generator", "latent_clusters",
     "generator_loss", "gradient_penalty", "interpolate", "safe_norm", "sample_latents",

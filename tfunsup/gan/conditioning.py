@@ -143,7 +143,7 @@ def find_cluster_code(generator):
 
 
 def kmeans_pseudo_labels(images, n_clusters=50, *, backbone=None, pca_components=50,
-                          batch_size=500, seed=0):
+                         batch_size=500, seed=0):
     """K-means pseudo-labels of unlabeled images for cluster conditioning.
 
     Features are the pixels, or a pretrained backbone's features (any spec of

@@ -188,12 +188,30 @@ def inception_score(probabilities, n_splits=10, seed=0):
 # -- image-level helpers ------------------------------------------------------
 
 
+def _default_source_path(classifier=False):
+    """The default MNIST-5k source SavedModel (features or classifier); metrics
+    never train it: a missing model is an error naming the explicit call."""
+    from tfunsup.source.source_model import SOURCE_CLASSIFIER_NAME, default_source_model_path
+
+    path = default_source_model_path()
+    if classifier:
+        path = path.parent / SOURCE_CLASSIFIER_NAME
+    if not (path / "saved_model.pb").is_file():
+        raise FileNotFoundError(
+            f"Expected the MNIST-5k source {'classifier' if classifier else 'feature model'} "
+            f"SavedModel at '{path}'. Train it once with "
+            "`tfunsup.source.ensure_source_model()` (the `tfunsup gan` command does), or "
+            "pass a path / backbone.")
+    return path
+
+
 def load_feature_extractor(backbone=None, image_size=None, weights="imagenet"):
     """The feature extractor FID / KID use.
 
     Args:
-        backbone: None for our MNIST-5k source feature SavedModel (trained on
-            first use, see `tfunsup.source.ensure_source_model`), or any spec
+        backbone: None for our MNIST-5k source feature SavedModel (which
+            must exist: `tfunsup.source.ensure_source_model()` trains it
+            once), or any spec
             `tfunsup.backbones.load_backbone` takes: a TF Hub handle (e.g.
             Inception-v3), a SavedModel folder, `"keras:InceptionV3"`, or a
             `keras.Model`.
@@ -203,13 +221,14 @@ def load_feature_extractor(backbone=None, image_size=None, weights="imagenet"):
     Returns:
         A functional `keras.Model` with an `image_spec` attribute, from images
         in [0, 1] to `(batch, feature_dim)` features.
+
+    Raises:
+        FileNotFoundError: `backbone=None` and the source model is missing.
     """
     from tfunsup.backbones import load_backbone
 
     if backbone is None:
-        from tfunsup.source import ensure_source_model
-
-        backbone = str(ensure_source_model())
+        backbone = str(_default_source_path())
     return load_backbone(backbone, image_size=image_size, weights=weights)
 
 
@@ -261,16 +280,18 @@ def load_classifier(path=None):
     Args:
         path: a SavedModel folder whose `serve` maps images `(batch, 28, 28,
             1)` in [0, 1] to class probabilities; None for our MNIST-5k
-            source classifier (`tfunsup.source.ensure_source_classifier`).
+            source classifier (which must exist:
+            `tfunsup.source.ensure_source_classifier()` trains it once).
 
     Returns:
         A callable from an image batch to probabilities, with an `image_spec`
         (MNIST framing) that other image sizes are brought to.
+
+    Raises:
+        FileNotFoundError: `path=None` and the source classifier is missing.
     """
     if path is None:
-        from tfunsup.source import ensure_source_classifier
-
-        path = ensure_source_classifier()
+        path = _default_source_path(classifier=True)
     return _SavedClassifier(path)
 
 
