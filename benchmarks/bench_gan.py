@@ -14,11 +14,13 @@ batch norm runs in inference mode, which is cheaper than training it; the
 "training mode" variant passes `training=True` as our step does. Ours is
 `tfunsup.gan.GAN` fed by `tfunsup.data.make_dataset` (fixed prefetch, no
 autotune). Both train the same `build_generator` / `build_discriminator`
-networks on MNIST-5k, whose generator's batch norm is
-`tfunsup.layers.FusedBatchNormalization`; the "Keras BN" variant swaps in
-Keras' own layer to show what the fused kernels gain. Ours trains with
-`tfunsup.optimizers.FusedAdam` (the reference with Keras' Adam, as keras-io
-does); the "Keras Adam" variant shows what the fused optimizer gains.
+networks on MNIST-5k. "ours" trains with TensorFlow's fused kernels
+(`tfunsup.layers.FusedBatchNormalization` in the generator,
+`tfunsup.optimizers.FusedAdam`: `train_gan(fused_kernels=True)`); the
+"Keras BN" / "Keras Adam" variants swap in Keras' own layer / optimizer
+(Keras BN + Adam is the library default), showing what the fused kernels
+gain. `--variants` picks variants (the keras-io recipe always runs, as the
+reference of the ratios); `--examples N` trains on the first N images.
 
 The variants run interleaved, one epoch each per round, so a busy machine
 slows them alike. Images/s of an epoch are timed from the end of its first
@@ -48,7 +50,6 @@ from tfunsup.gan import (  # noqa: E402
     build_generator,
     kmeans_pseudo_labels,
 )
-from tfunsup.layers import FusedBatchNormalization  # noqa: E402
 from tfunsup.optimizers import FusedAdam  # noqa: E402
 
 
@@ -128,24 +129,12 @@ class EpochTimer(keras.callbacks.Callback):
         self.batches = self.last + 1
 
 
-def _networks(shape, latent_dim, width, discriminator_width, dtype=None):
+def _networks(shape, latent_dim, width, discriminator_width, dtype=None, batch_norm="fused"):
+    """Generator and discriminator with the same initial weights for every
+    variant (the batch norm's class does not change its weights)."""
     keras.utils.set_random_seed(0)
-    return (build_generator(shape, latent_dim, width, dtype=dtype),
-            build_discriminator(shape, discriminator_width, dtype=dtype))
-
-
-def _with_keras_batch_norm(model):
-    """A copy of `model` (same weights) whose `FusedBatchNormalization` layers
-    are Keras' own `BatchNormalization`: what the fused kernels gain."""
-
-    def clone(layer):
-        cls = (keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization)
-               else layer.__class__)
-        return cls.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(model, clone_function=clone)
-    copy.set_weights(model.get_weights())
-    return copy
+    return (build_generator(shape, latent_dim, width, dtype=dtype, batch_norm=batch_norm),
+            build_discriminator(shape, discriminator_width, dtype=dtype, batch_norm=batch_norm))
 
 
 def _fused_optimizers():
@@ -188,10 +177,7 @@ def build_variants(images, latent_dim, width, discriminator_width, batch_size, n
             continue
         jit, dtype, steps, keras_bn, keras_adam = VARIANTS[name]
         generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
-                                             dtype)
-        if keras_bn:
-            generator = _with_keras_batch_norm(generator)
-            discriminator = _with_keras_batch_norm(discriminator)
+                                             dtype, "keras" if keras_bn else "fused")
         gan = GAN(generator, discriminator, objective="gan", seed=0)
         optimizers = _keras_io_optimizers() if keras_adam else _fused_optimizers()
         gan.compile(jit_compile=jit, steps_per_execution=steps, **optimizers)
@@ -208,14 +194,15 @@ def build_variants(images, latent_dim, width, discriminator_width, batch_size, n
         gan = GAN(build_generator(shape, latent_dim, width, cluster_prior=prior),
                   build_discriminator(shape, discriminator_width, n_clusters=len(prior)),
                   objective="gan", ema_decay=0.999, seed=0)
-        gan.compile(jit_compile=False)
+        gan.compile(jit_compile=False)  # Keras' Adam, as `tfunsup gan`
         data = make_dataset(images, labels=pseudo_labels, batch_size=batch_size, shuffle=True,
                             seed=0, drop_remainder=True, autotune=False)
         variants["CLI default (50 clusters)"] = (gan, data)
     for name, training in (("keras-io, training mode", True), ("keras-io recipe", None)):
         if name not in names:
             continue
-        generator, discriminator = _networks(shape, latent_dim, width, discriminator_width)
+        generator, discriminator = _networks(shape, latent_dim, width, discriminator_width,
+                                             batch_norm="keras")  # keras-io: Keras layers
         reference = KerasIODCGAN(discriminator, generator, latent_dim, training=training)
         reference.compile(loss_fn=keras.losses.BinaryCrossentropy(from_logits=True),
                           **_keras_io_optimizers())

@@ -195,3 +195,17 @@ def test_steps_per_execution_trains_the_same_weights(digits):
     for a, b in zip(_weights(one.generator), _weights(four.generator)):
         np.testing.assert_allclose(a, b, atol=1e-5)
     assert len(history["g_loss"]) == 2
+
+
+def test_fused_kernels_are_an_option(digits):
+    from tfunsup.layers import FusedBatchNormalization
+    from tfunsup.optimizers import FusedAdam
+
+    default, _ = train_gan(digits, epochs=1, seed=0, **SMALL)
+    fused, history = train_gan(digits, epochs=1, seed=0, fused_kernels=True, **SMALL)
+    assert type(default.d_optimizer) is keras.optimizers.Adam
+    assert not any(isinstance(layer, FusedBatchNormalization)
+                   for layer in default.generator.layers)
+    assert isinstance(fused.d_optimizer, FusedAdam) and isinstance(fused.g_optimizer, FusedAdam)
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in fused.generator.layers)
+    assert all(np.isfinite(v[-1]) for v in history.values())

@@ -33,7 +33,12 @@ def test_generator_uses_batch_norm_and_discriminator_does_not():
     generator = build_generator((28, 28, 1), 8, 4)
     discriminator = build_discriminator((28, 28, 1), 4)
     names = lambda model: {type(layer).__name__ for layer in model.layers}  # noqa: E731
-    assert {"Conv2DTranspose", "FusedBatchNormalization"} <= names(generator)
+    assert {"Conv2DTranspose", "BatchNormalization"} <= names(generator)
+    fused = build_generator((28, 28, 1), 8, 4, batch_norm="fused")
+    assert "FusedBatchNormalization" in names(fused) and "BatchNormalization" not in names(fused)
+    assert [w.shape for w in fused.weights] == [w.shape for w in generator.weights]
+    with pytest.raises(ValueError, match="batch_norm='cudnn'"):
+        build_generator((28, 28, 1), 8, 4, batch_norm="cudnn")
     assert "LeakyReLU" in names(discriminator)
     assert not any(isinstance(layer, keras.layers.BatchNormalization)
                    for layer in discriminator.layers)

@@ -41,12 +41,17 @@ def test_auto_on_a_gpu_without_xla_when_deterministic_or_distributed():
     assert resolve_jit_compile(True, _Replicas(2), devices=GPU) is True
 
 
-def test_auto_on_a_cpu_follows_the_flow_rule_and_amx():
-    assert resolve_jit_compile("auto", devices=CPU, flags=AVX2) is False
-    assert resolve_jit_compile("auto", devices=CPU, flags=AVX2, cpu_xla=True) is True
-    assert resolve_jit_compile("auto", devices=CPU, flags=ZEN4, cpu_xla=True) is True
-    assert resolve_jit_compile("auto", devices=CPU, flags=SAPPHIRE_RAPIDS,
-                               cpu_xla=True) is False
+def test_auto_on_a_cpu_follows_the_flow_rule():
+    assert resolve_jit_compile("auto", devices=CPU) is False
+    assert resolve_jit_compile("auto", devices=CPU, cpu_xla=True) is True
+
+
+def test_gan_compile_resolves_auto_by_the_device_rule():
+    from tfunsup.gan import GAN, build_discriminator, build_generator
+
+    gan = GAN(build_generator((8, 8, 1), 4, 4), build_discriminator((8, 8, 1), 4), seed=0)
+    gan.compile(jit_compile="auto")
+    assert gan.jit_compile is resolve_jit_compile("auto")  # False on this CPU-only machine
 
 
 def test_explicit_values_and_cpu_replicas():

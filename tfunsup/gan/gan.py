@@ -209,15 +209,14 @@ class GAN(keras.Model):
                 default `default_optimizers(objective)[0]`.
             g_optimizer: `keras.optimizers.Optimizer` of the generator.
             jit_compile: `True`, `False` or `"auto"`, resolved by
-                `tfunsup.training.resolve_jit_compile` with the GAN's CPU
-                rule (`cpu_xla=True`: its train step measured faster with XLA
-                on CPUs without AMX): XLA on a single GPU/TPU and on such
-                CPUs; never with op determinism on, nor under a
-                multi-replica strategy on CPU devices (a warning if `True`).
+                `tfunsup.training.resolve_jit_compile`: `"auto"` is XLA on a
+                single GPU/TPU and off on CPUs (where the GAN step measured
+                about 3x slower with XLA, `benchmarks/bench_gan.py`); never
+                with op determinism on, nor under a multi-replica strategy
+                on CPU devices (a warning if `True`).
             **kwargs: passed to `keras.Model.compile` (e.g. `steps_per_execution`).
         """
         jit_compile = resolve_jit_compile(jit_compile, tf.distribute.get_strategy(),
-                                          cpu_xla=True,
                                           deterministic=op_determinism_enabled())
         super().compile(jit_compile=jit_compile, **kwargs)
         default_d, default_g = (None, None)

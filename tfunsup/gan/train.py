@@ -137,9 +137,8 @@ def train_gan(images, *, objective="gan", latent_dim=64, width=32, discriminator
             setting is restored on return.
         strategy: `tf.distribute.Strategy`; default the current one.
         jit_compile: XLA for the train step: `True`, `False`, or `"auto"`
-            (XLA on a single GPU/TPU and on CPUs without AMX, where the GAN
-            step measured faster with it; see
-            `tfunsup.training.resolve_jit_compile`).
+            (XLA on a single GPU/TPU, off on CPUs, where it measured slower;
+            see `tfunsup.training.resolve_jit_compile`).
         mixed_precision: None or `"float32"`, `"float16"` (GPUs:
             `mixed_float16` hidden layers, optimizers wrapped in
             `keras.optimizers.LossScaleOptimizer`), `"bfloat16"` (TPUs and

@@ -4,7 +4,6 @@ callbacks and argument checks of `fit`."""
 
 from tfunsup.training.acceleration import (
     cpu_flags,
-    cpu_has_amx,
     cpu_supports_bfloat16,
     has_accelerator,
     op_determinism,
@@ -15,7 +14,7 @@ from tfunsup.training.acceleration import (
 from tfunsup.training.callbacks import check_fit_params, training_callbacks
 
 __all__ = [
-    "check_fit_params", "cpu_flags", "cpu_has_amx", "cpu_supports_bfloat16",
+    "check_fit_params", "cpu_flags", "cpu_supports_bfloat16",
     "has_accelerator", "op_determinism", "op_determinism_enabled", "resolve_jit_compile",
     "resolve_mixed_precision", "training_callbacks",
 ]

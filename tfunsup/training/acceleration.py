@@ -4,12 +4,13 @@ mixed precision and TensorFlow op determinism, from the devices present.
 The rules, per process and per flow (the flows pass their own CPU rule):
 
 * `jit_compile="auto"`: XLA on a GPU/TPU with a single replica (as Keras
-  decides). On a CPU-only machine, XLA only for flows that measured faster
-  with it on a CPU without AMX (`cpu_xla=True`, e.g. the GAN train step,
-  `benchmarks/bench_gan.py`); off for the others and on CPUs with AMX tiles,
-  where oneDNN's kernels measured faster than XLA. Never under a
-  multi-replica strategy over CPU devices (TensorFlow fails there), nor with
-  op determinism on (Keras refuses XLA then).
+  decides). On a CPU-only machine, XLA only for a flow whose train step
+  measured faster with it on CPUs (it passes `cpu_xla=True`). None does
+  today: on an AMD EPYC (AVX-512, no AMX) XLA measured 0.3x for the GAN step
+  (`benchmarks/bench_gan.py`) and slower for the conv autoencoder
+  (`benchmarks/bench_autoencoder_xla.py`), as it did on Intel CPUs with AMX.
+  Never under a multi-replica strategy over CPU devices (TensorFlow fails
+  there), nor with op determinism on (Keras refuses XLA then).
 * `mixed_precision="auto"`: `mixed_float16` on a GPU when the flow allows it
   (`gpu_float16=True`), `mixed_bfloat16` on a TPU, float32 on CPUs. An
   explicit `"bfloat16"` on a CPU without bfloat16 instructions (`avx512_bf16`
@@ -30,7 +31,6 @@ JIT_VALUES = (True, False, "auto")
 PRECISIONS = {None: None, "float32": None, "float16": "mixed_float16",
               "bfloat16": "mixed_bfloat16", "auto": "auto"}
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
-AMX_CPU_FLAGS = ("amx_tile", "amx_bf16", "amx_int8")
 
 
 @functools.lru_cache(maxsize=None)
@@ -71,12 +71,6 @@ def cpu_supports_bfloat16(flags=None):
     """Whether the CPU has bfloat16 instructions (AVX512_BF16 or AMX-BF16)."""
     flags = cpu_flags() if flags is None else flags
     return any(f in flags for f in BF16_CPU_FLAGS)
-
-
-def cpu_has_amx(flags=None):
-    """Whether the CPU has Intel AMX tiles."""
-    flags = cpu_flags() if flags is None else flags
-    return any(f in flags for f in AMX_CPU_FLAGS)
 
 
 def op_determinism_enabled():
@@ -121,7 +115,7 @@ def op_determinism(enabled=True):
 
 
 def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, deterministic=False,
-                        devices=None, flags=None):
+                        devices=None):
     """The `jit_compile` value (True or False) to pass to Keras `compile`.
 
     Args:
@@ -129,11 +123,10 @@ def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, determinis
         strategy: the `tf.distribute.Strategy` the model is built under, or
             None for a single replica.
         cpu_xla: bool, the flow's CPU rule: True where its train step
-            measured faster with XLA on a CPU without AMX.
+            measured faster with XLA on CPUs.
         deterministic: bool, op determinism requested: no XLA.
         devices: physical devices (`tf.config.PhysicalDevice`s or type
             strings such as `"GPU"`); default this process's.
-        flags: CPU flags (default `cpu_flags()`), for tests.
 
     Returns:
         bool.
@@ -161,7 +154,7 @@ def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, determinis
         return bool(jit_compile)
     if accelerator:
         return replicas == 1
-    return bool(cpu_xla) and not cpu_has_amx(flags)
+    return bool(cpu_xla)
 
 
 def resolve_mixed_precision(mixed_precision, *, gpu_float16=False, devices=None, flags=None):
