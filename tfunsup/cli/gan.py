@@ -124,18 +124,11 @@ def run(args):
         raise ValueError("Expected --latent-dim >= 2 with --n-clusters (the first latent "
                          f"coordinate picks the cluster). Received: --latent-dim {args.latent_dim}")
 
-    import numpy as np
-
     from tfunsup.gan import export_generator, kmeans_pseudo_labels, train_gan
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
     from tfunsup.metrics.clustering import cluster_purity, clustering_scores
-    from tfunsup.metrics.generative import (
-        classifier_inception_score,
-        generative_scores,
-        load_classifier,
-        load_feature_extractor,
-        nearest_neighbor_scores,
-    )
+    from tfunsup.gan.evaluation import sample_quality_report
+    from tfunsup.metrics.generative import load_classifier, load_feature_extractor
     from tfunsup.utils.run_directory import RunDirectory
 
     def default_source_ready():
@@ -184,28 +177,13 @@ def run(args):
     train_seconds = time.perf_counter() - train_start
 
     n = args.n_samples
-    fake = gan.generate(n, seed=args.seed + 1)
-    real = images[np.random.default_rng(args.seed).permutation(len(images))[:n]]
-    noise = np.random.default_rng(args.seed + 2).random((n, *images.shape[1:]), dtype=np.float32)
-    scores = generative_scores(real, fake, feature_extractor=feature_extractor,
-                               classifier=classifier, seed=args.seed)
-    noise_scores = generative_scores(real, noise, feature_extractor=feature_extractor,
-                                     classifier=classifier, seed=args.seed)
-    real_scores = classifier_inception_score(real, classifier) if digits else {}
-    copying = nearest_neighbor_scores(images, fake)
+    report = sample_quality_report(gan, images, n_samples=n,
+                                   feature_extractor=feature_extractor,
+                                   classifier=classifier, seed=args.seed)
+    fake = report.pop("samples")
+    copying = report["nearest_neighbor"]
     metrics = {
-        "fid": scores["fid"], "kid": scores["kid"], "kid_std": scores["kid_std"],
-        "inception_score": scores.get("inception_score"),
-        "inception_score_std": scores.get("inception_score_std"),
-        "real_inception_score": real_scores.get("inception_score"),
-        "class_fractions": scores.get("class_fractions"),
-        "min_class_fraction": min(scores["class_fractions"]) if digits else None,
-        # the mode-collapse check: every digit >= 5 % of 1,000 samples
-        "min_class_fraction_1000": min(classifier_inception_score(
-            fake[:1000], classifier)["class_fractions"]) if digits and n >= 1000 else None,
-        "noise": {"fid": noise_scores["fid"], "kid": noise_scores["kid"],
-                  "inception_score": noise_scores.get("inception_score")},
-        "nearest_neighbor": copying,
+        **report,
         "n_clusters": args.n_clusters, "cluster_backbone": args.cluster_backbone or "pixels",
         "pseudo_labels": pseudo_label_scores, "cluster_seconds": cluster_seconds,
         "epochs": epochs, "loss": args.loss, "dataset": args.data, "n_images": len(images),

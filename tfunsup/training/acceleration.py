@@ -142,8 +142,9 @@ def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, determinis
     replicas = strategy.num_replicas_in_sync if strategy is not None else 1
     if replicas > 1 and not accelerator:
         if jit_compile is True:
-            warnings.warn("jit_compile=True is not supported by a multi-replica strategy over "
-                          "CPU devices; training without XLA.", stacklevel=2)
+            warnings.warn("jit_compile=True is not supported by a multi-replica strategy "
+                          "(MirroredStrategy) over CPU devices; training without XLA.",
+                          stacklevel=2)
         return False
     if deterministic:
         if jit_compile is True:
