@@ -49,6 +49,20 @@ def test_figure_check_fails_on_a_cell_without_image():
     assert not draws("# plt.show()\nx = 1")
 
 
+def test_figure_check_catches_a_backend_switched_at_import(tmp_path):
+    """In a real kernel: a figure drawn after `matplotlib.use("Agg")` (what
+    library modules used to do on import) shows no image, and the check
+    names that cell; the same figure drawn normally shows one."""
+    shown = nbformat.v4.new_code_cell(
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    hidden = nbformat.v4.new_code_cell(
+        "import matplotlib\nmatplotlib.use('Agg')\nplt.plot([2, 1])\nplt.show()")
+    notebook = nbformat.v4.new_notebook(cells=[shown, hidden])
+    NotebookClient(notebook, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    assert cells_missing_figures(notebook) == [1]
+
+
 OWN_COLAB = ("03_pretrain_finetune", "04_gan")
 
 
