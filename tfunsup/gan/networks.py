@@ -64,7 +64,8 @@ def build_generator(image_shape=(28, 28, 1), latent_dim=64, width=16, dtype=None
     convolution at that size, then stride-2 transposed convolutions halving
     the filters, each followed by batch norm and leaky ReLU; the last
     transposed convolution outputs the image through a sigmoid (the batch
-    norm's class: `batch_norm`). For 28x28 with `width=16`: `latent -> 7x7x64 -> 7x7x32 -> 14x14x16 -> 28x28xC`.
+    norm's class: `batch_norm`). For 28x28 with `width=16`:
+    `latent -> 7x7x64 -> 7x7x32 -> 14x14x16 -> 28x28xC`.
 
     Args:
         image_shape: `(height, width, channels)` of the images, channels 1 or 3.
