@@ -209,3 +209,10 @@ def test_fused_kernels_are_an_option(digits):
     assert isinstance(fused.d_optimizer, FusedAdam) and isinstance(fused.g_optimizer, FusedAdam)
     assert any(isinstance(layer, FusedBatchNormalization) for layer in fused.generator.layers)
     assert all(np.isfinite(v[-1]) for v in history.values())
+
+
+def test_auto_mixed_precision_is_float32_on_a_cpu(digits):
+    gan, _ = train_gan(digits[:64], epochs=1, seed=0, mixed_precision="auto", **SMALL)
+    assert gan.generator.get_layer("up0").compute_dtype == "float32"
+    assert type(gan.d_optimizer) is keras.optimizers.Adam  # no loss scaling
+    assert gan.jit_compile is False  # "auto" on a CPU-only machine
