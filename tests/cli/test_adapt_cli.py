@@ -104,23 +104,36 @@ def test_refuses_to_overwrite(two_runs, npz_domains, one_line_error):
     assert (out / "metrics.json").read_text() == before
 
 
+ACCEPTANCE_SEEDS = (0, 1, 2)
+
+
 @pytest.mark.large
 def test_default_run_meets_the_acceptance_numbers(tmp_path):
-    """The real defaults (MNIST-5k -> all 1,797 digits, --method all, seed 0,
-    10 epochs each, 10 of SHOT), with a PCA plot instead of t-SNE to save
-    time (the plot does not touch training)."""
+    """The real defaults (MNIST-5k -> all 1,797 digits, --method all, 10
+    epochs each, 10 of SHOT) over three seeds, with a PCA plot instead of
+    t-SNE to save time (the plot does not touch training). Bars from the
+    issue, with margins measured with oneDNN on and off (see
+    notes/README-adapt.md): best method mean >= 0.93 and no seed below 0.90;
+    DANN and SHOT above source-only."""
     import tensorflow as tf
 
-    out = tmp_path / "adapt"
-    assert main(["adapt", "--embedding", "pca", "--out", str(out), "--quiet"]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
-        "mnist-5k", "digits", 1797)
-    results = metrics["results"]
-    assert max(results.values()) >= 0.90
-    assert results["dann"] > results["source-only"]
-    assert results["shot"] > results["source-only"]
-    # The exported models reproduce the run's predictions on the digits.
+    runs = {}
+    for seed in ACCEPTANCE_SEEDS:
+        out = tmp_path / f"seed{seed}"
+        assert main(["adapt", "--seed", str(seed), "--embedding", "pca", "--out", str(out),
+                     "--quiet"]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
+            "mnist-5k", "digits", 1797)
+        assert metrics["augment"] == "standard"
+        runs[seed] = metrics["results"]
+    accuracy = {method: np.array([runs[seed][method] for seed in ACCEPTANCE_SEEDS])
+                for method in ("source-only", "dann", "shot")}
+    assert accuracy["shot"].mean() >= 0.93, accuracy
+    assert accuracy["shot"].min() >= 0.90, accuracy
+    assert (accuracy["shot"] > accuracy["source-only"]).all(), accuracy
+    assert accuracy["dann"].mean() > accuracy["source-only"].mean(), accuracy
+    # The exported models reproduce the last run's predictions on the digits.
     digits = tf.constant(load_dataset("digits").images)
     predictions = _predictions(out)
     for method in ("source-only", "dann", "shot"):

@@ -34,6 +34,10 @@ def add_parser(subparsers):
                         help="source-only and DANN epochs (default: 10)")
     parser.add_argument("--adapt-epochs", type=int, default=10,
                         help="SHOT adaptation epochs on the target (default: 10)")
+    parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
+                        help="source-side augmentation: standard = random low resolution "
+                             "and shifts; stroke = also random stroke thickening (shaped to "
+                             "thick-stroked targets such as digits); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -98,6 +102,7 @@ def run(args):
     common = {"backbone": args.backbone,
               "weights": None if args.weights == "none" else "imagenet",
               "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+              "augment": args.augment,
               "verbose": 0 if args.quiet else 1}
     unlabeled_target = target.images  # the target labels never reach fit
     estimators, seconds = {}, {}
@@ -135,7 +140,8 @@ def run(args):
         "source": args.source, "target": args.target, "results": results,
         "source_accuracy": source_accuracy, "method": args.method,
         "backbone": args.backbone or "small CNN", "epochs": args.epochs,
-        "adapt_epochs": args.adapt_epochs, "batch_size": args.batch_size, "seed": args.seed,
+        "adapt_epochs": args.adapt_epochs, "augment": args.augment,
+        "batch_size": args.batch_size, "seed": args.seed,
         "n_source": len(source), "n_target": len(target), "seconds": seconds,
     }
 
