@@ -99,6 +99,7 @@ def test_not_fitted(method, digits, tmp_path):
     ({"pretrain_epochs": -1}, "epochs >= 0"),
     ({"update_interval": 0}, "update_interval >= 1"),
     ({"tol": -0.1}, "tol >= 0"),
+    ({"n_init": 0}, "n_init >= 1"),
 ])
 def test_bad_parameters_fail_before_training(kwargs, message, digits):
     model = DeepClustering(**{**TINY, **kwargs})

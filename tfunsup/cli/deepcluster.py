@@ -33,6 +33,8 @@ def add_parser(subparsers):
                         help="random shift as a fraction of the size, 0 for none "
                              "(default: 0.1)")
     parser.add_argument("--n-neighbors", type=int, default=20, help="UMAP n_neighbors")
+    parser.add_argument("--n-init", type=int, default=10,
+                        help="Gaussian-mixture / k-means restarts (default: 10)")
     parser.add_argument("--dec-steps", type=int, default=4000, help="most DEC steps")
     parser.add_argument("--reconstruction-weight", type=float, default=0.0,
                         help="IDEC reconstruction weight in DEC (default: 0, plain DEC)")
@@ -46,7 +48,7 @@ def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
-    for name in ("latent_dim", "batch_size", "n_neighbors"):
+    for name in ("latent_dim", "batch_size", "n_neighbors", "n_init"):
         check_positive("--" + name.replace("_", "-"), getattr(args, name))
     if args.n_clusters < 2:
         raise ValueError(f"Expected --n-clusters >= 2. Received: --n-clusters={args.n_clusters}")
@@ -68,6 +70,7 @@ def run(args):
         pretrain_epochs=args.pretrain_epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, max_rotation=args.max_rotation,
         max_shift=args.max_shift, refine=args.refine, n_neighbors=args.n_neighbors,
+        n_init=args.n_init,
         dec_steps=args.dec_steps, reconstruction_weight=args.reconstruction_weight,
         seed=args.seed, verbose=0 if args.quiet else 1)
     estimator._check_params(len(data))  # every bad argument fails before training
