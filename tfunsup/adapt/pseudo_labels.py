@@ -13,7 +13,8 @@ def balanced_assignment(similarity, temperature=0.1, n_sinkhorn=50):
 
     Sinkhorn-Knopp iterations (log domain) turn `exp(similarity / (temperature
     * std(similarity)))` into a transport plan whose rows sum to 1 and whose columns each carry
-    `n / n_classes` items; each item takes its plan's largest class.
+    `n / n_classes` items; it is rounded to labels greedily, most confident
+    pairs first, with at most `ceil(n / n_classes)` items per class.
 
     Args:
         similarity: float array `(n, n_classes)`; `-inf` excludes a class.
@@ -40,7 +41,18 @@ def balanced_assignment(similarity, temperature=0.1, n_sinkhorn=50):
         columns = logsumexp(log_plan[:, used], axis=0)
         log_plan[:, used] += column_mass - columns
         log_plan -= logsumexp(log_plan, axis=1, keepdims=True)
-    return np.argmax(log_plan, axis=1).astype(np.int64)
+    # The plan is balanced but soft; rounding it by each row's argmax can
+    # still leave a class empty. Greedy rounding with capacities instead:
+    # the most confident (item, class) pairs first, each class up to
+    # ceil(n / n_used) items.
+    capacity = np.where(used, -(-n // max(int(used.sum()), 1)), 0)
+    labels = np.full(n, -1, np.int64)
+    order = np.argsort(-log_plan, axis=None, kind="stable")
+    for item, label in zip(*np.unravel_index(order, log_plan.shape)):
+        if labels[item] < 0 and capacity[label] > 0:
+            labels[item] = label
+            capacity[label] -= 1
+    return labels
 
 
 def cluster_pseudo_labels(features, probabilities, n_iter=1, balance=False):
