@@ -28,7 +28,7 @@
 # The target labels are loaded only to *score* at the end.
 #
 # **How long.** About 1.5 minutes on a 2-core CPU with the full budget (it then
-# reproduces the README's numbers: 0.868, 0.916, 0.971). In CI it runs in a small-budget mode
+# reproduces the README's seed-0 numbers: 0.845, 0.889, 0.974). In CI it runs in a small-budget mode
 # (`TFUNSUP_NOTEBOOK_BUDGET=small`) on subsets with one epoch, so its numbers
 # there mean nothing.
 #
