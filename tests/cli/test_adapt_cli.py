@@ -159,7 +159,7 @@ def test_default_run_meets_the_acceptance_numbers(tmp_path):
     epochs each, 10 of SHOT) over three seeds, with a PCA plot instead of
     t-SNE to save time (the plot does not touch training). Bars from the
     issue, with margins measured with oneDNN on and off (see
-    notes/README-adapt.md): best method mean >= 0.93 and no seed below 0.90;
+    the README): best method mean >= 0.93 and no seed below 0.90;
     DANN and SHOT above source-only."""
     import tensorflow as tf
 

@@ -38,7 +38,7 @@ class DANN(BaseAdapter):
         lambda_max: float > 0, the schedule's final strength (1 in the
             paper). The default 0.3: with 1, DANN fell below source-only
             on one seed of five on MNIST-5k -> digits (0.783 vs 0.881, seed
-            1); with 0.3 it stays above it (see notes/README-adapt.md).
+            1); with 0.3 it stays above it (see the README).
         learning_rate_decay: bool, anneal the learning rate as
             `lr / (1 + 10 p) ** 0.75` (the paper's schedule; `schedules.
             AnnealedLearningRate`) instead of keeping it constant.
