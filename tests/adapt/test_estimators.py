@@ -198,3 +198,18 @@ def test_shot_source_arguments(fitted, domains):
         SHOT(source_model="model.keras").fit(None, None, xt)
     with pytest.raises(RuntimeError, match="not fitted yet"):
         SHOT(source_model=SourceOnly()).fit(None, None, xt)
+    source_model = fitted["source-only"]
+    with pytest.raises(ValueError, match="diversity_weight >= 0. Received: diversity_weight=-1"):
+        SHOT(source_model=source_model, diversity_weight=-1).fit(None, None, xt)
+    with pytest.raises(ValueError, match="Received: balance='yes'"):
+        SHOT(source_model=source_model, balance="yes").fit(None, None, xt)
+    with pytest.raises(ValueError, match="Received: augment='thick'"):
+        SourceOnly(augment="thick").fit(xs, ys, xt)
+
+
+def test_shot_balanced_pseudo_labels(fitted, domains):
+    _, _, xt, _ = domains
+    shot = SHOT(source_model=fitted["source-only"], adapt_epochs=1, batch_size=32, seed=0,
+                balance=True).fit(None, None, xt)
+    counts = np.bincount(shot.pseudo_labels_, minlength=10)
+    assert counts.min() >= 8 and counts.max() <= 18, counts  # 12.8 each if exact

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 
-from tfunsup.adapt.augmentation import augment_source
+from tfunsup.adapt.augmentation import AUGMENTATIONS, augment_source, resolve_augment
 from tfunsup.adapt.network import DEFAULT_IMAGE_SPEC
 from tfunsup.adapt.preprocessing import frame_spec, to_common_frame
 from tfunsup.data import load_dataset
@@ -39,3 +40,21 @@ def test_source_augmentation_is_repeatable_and_stays_in_range():
     assert not np.array_equal(a, c)
     assert a.shape == images.shape and a.min() >= 0 and a.max() <= 1
     assert not np.array_equal(a, images)
+
+
+def test_stroke_thickening_is_opt_in():
+    images = load_dataset("mnist-5k").images[:16]
+    seed = tf.constant([0, 3], tf.int64)
+    plain = augment_source(images, seed, low_resolution_rate=0, max_shift=0).numpy()
+    np.testing.assert_array_equal(plain, images)
+    thick = augment_source(images, seed, max_dilation=2, low_resolution_rate=0,
+                           max_shift=0).numpy()
+    # Dilation only ever adds ink, and some of the 16 images get thicker strokes.
+    assert (thick >= images).all() and thick.sum() > images.sum()
+
+
+def test_augment_settings():
+    assert resolve_augment(True) == "standard" and resolve_augment(False) == "none"
+    assert [resolve_augment(a) for a in AUGMENTATIONS] == list(AUGMENTATIONS)
+    with pytest.raises(ValueError, match="Received: augment='thick'"):
+        resolve_augment("thick")

@@ -104,23 +104,82 @@ def test_refuses_to_overwrite(two_runs, npz_domains, one_line_error):
     assert (out / "metrics.json").read_text() == before
 
 
-@pytest.mark.large
-def test_default_run_meets_the_acceptance_numbers(tmp_path):
-    """The real defaults (MNIST-5k -> all 1,797 digits, --method all, seed 0,
-    10 epochs each, 10 of SHOT), with a PCA plot instead of t-SNE to save
-    time (the plot does not touch training)."""
+@pytest.fixture(scope="module")
+def usps_pair(shared_data, tmp_path_factory):
+    """Small real slices of the standard pair: MNIST (test split) as the
+    labeled source, USPS train as the target, USPS test as its held-out split."""
+    shared_data("mnist-test")
+    shared_data("usps")
+    folder = tmp_path_factory.mktemp("usps_pair")
+    rng = np.random.default_rng(0)
+    mnist, usps, usps_test = (load_dataset(n) for n in ("mnist-test", "usps", "usps-test"))
+    assert (mnist.images.shape, usps.images.shape, usps_test.images.shape) == (
+        (10000, 28, 28, 1), (7291, 16, 16, 1), (2007, 16, 16, 1))
+    i, j, k = (rng.permutation(len(d))[:n] for d, n in ((mnist, 320), (usps, 160),
+                                                          (usps_test, 100)))
+    np.savez(folder / "mnist.npz", x=mnist.images[i], y=mnist.labels[i])
+    np.savez(folder / "usps.npz", x=usps.images[j], y=usps.labels[j])
+    np.savez(folder / "usps_test.npz", x=usps_test.images[k], y=usps_test.labels[k])
+    np.savez(folder / "usps_test_unlabeled.npz", x=usps_test.images[k])
+    return folder
+
+
+def test_mnist_to_usps_scores_the_held_out_target_split(usps_pair, tmp_path):
+    out = tmp_path / "m2u"
+    assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
+                 str(usps_pair / "usps.npz"), "--target-test", str(usps_pair / "usps_test.npz"),
+                 "--out", str(out), *SMALL_BUDGET]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_target"], metrics["n_target_test"]) == (160, 100)
+    assert set(metrics["test_results"]) == {"source-only", "dann", "shot"}
+    # The exported SHOT model (16x16 input) gives the reported test accuracy.
     import tensorflow as tf
 
-    out = tmp_path / "adapt"
-    assert main(["adapt", "--embedding", "pca", "--out", str(out), "--quiet"]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
-        "mnist-5k", "digits", 1797)
-    results = metrics["results"]
-    assert max(results.values()) >= 0.90
-    assert results["dann"] > results["source-only"]
-    assert results["shot"] > results["source-only"]
-    # The exported models reproduce the run's predictions on the digits.
+    test = np.load(usps_pair / "usps_test.npz")
+    reloaded = tf.saved_model.load(str(out / "models" / "shot"))
+    served = reloaded.serve(tf.constant(test["x"])).numpy().argmax(axis=1)
+    assert metrics["test_results"]["shot"] == pytest.approx(np.mean(served == test["y"]))
+
+
+def test_unlabeled_target_test_is_refused(usps_pair, tmp_path, one_line_error):
+    out = tmp_path / "out"
+    assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
+                 str(usps_pair / "usps.npz"), "--target-test",
+                 str(usps_pair / "usps_test_unlabeled.npz"), "--out", str(out), "--quiet"]) == 2
+    assert "Expected a labeled --target-test" in one_line_error()
+    assert not out.exists()
+
+
+ACCEPTANCE_SEEDS = (0, 1, 2)
+
+
+@pytest.mark.large
+def test_default_run_meets_the_acceptance_numbers(tmp_path):
+    """The real defaults (MNIST-5k -> all 1,797 digits, --method all, 10
+    epochs each, 10 of SHOT) over three seeds, with a PCA plot instead of
+    t-SNE to save time (the plot does not touch training). Bars from the
+    issue, with margins measured with oneDNN on and off (see
+    the README): best method mean >= 0.93 and no seed below 0.90;
+    DANN and SHOT above source-only."""
+    import tensorflow as tf
+
+    runs = {}
+    for seed in ACCEPTANCE_SEEDS:
+        out = tmp_path / f"seed{seed}"
+        assert main(["adapt", "--seed", str(seed), "--embedding", "pca", "--out", str(out),
+                     "--quiet"]) == 0
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert (metrics["source"], metrics["target"], metrics["n_target"]) == (
+            "mnist-5k", "digits", 1797)
+        assert metrics["augment"] == "standard"
+        runs[seed] = metrics["results"]
+    accuracy = {method: np.array([runs[seed][method] for seed in ACCEPTANCE_SEEDS])
+                for method in ("source-only", "dann", "shot")}
+    assert accuracy["shot"].mean() >= 0.93, accuracy
+    assert accuracy["shot"].min() >= 0.90, accuracy
+    assert (accuracy["shot"] > accuracy["source-only"]).all(), accuracy
+    assert accuracy["dann"].mean() > accuracy["source-only"].mean(), accuracy
+    # The exported models reproduce the last run's predictions on the digits.
     digits = tf.constant(load_dataset("digits").images)
     predictions = _predictions(out)
     for method in ("source-only", "dann", "shot"):

@@ -8,11 +8,42 @@ runs repeatable whatever the pipeline's parallelism.
 import tensorflow as tf
 
 
-def augment_source(images, seed, max_dilation=2, low_resolution_factor=0.4,
+AUGMENTATIONS = ("standard", "stroke", "none")
+
+
+def resolve_augment(augment):
+    """The name of a source augmentation setting.
+
+    Args:
+        augment: `"standard"` (or True): random low resolution and shifts;
+            `"stroke"`: the same plus random stroke thickening (an option
+            shaped to thick-stroked targets such as scikit-learn's digits,
+            off by default); `"none"` (or False/None): no augmentation.
+
+    Returns:
+        One of `AUGMENTATIONS`.
+
+    Raises:
+        ValueError: any other value.
+    """
+    if augment is True:
+        return "standard"
+    if augment is False or augment is None:
+        return "none"
+    if isinstance(augment, str) and augment in AUGMENTATIONS:
+        return augment
+    raise ValueError(f"Expected augment in {AUGMENTATIONS} (or a bool). "
+                     f"Received: augment={augment!r}")
+
+
+def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
                    low_resolution_rate=0.5, max_shift=0.1):
     """Random low resolution and random translation of a batch of source images.
 
-    With probability `low_resolution_rate` an image is area-downsampled to
+    With `max_dilation` > 0 each image's strokes are first thickened by a
+    random 0..`max_dilation` steps of 3x3 grey dilation (max pooling); this
+    imitates thick-stroked targets and is therefore off by default. With
+    probability `low_resolution_rate` an image is area-downsampled to
     `low_resolution_factor` of its size and bilinearly upsampled again (as
     `tfunsup.layers.RandomLowResolution`), so sharp source strokes look like
     coarsely sampled target digits; then every image is shifted by up to
@@ -22,6 +53,7 @@ def augment_source(images, seed, max_dilation=2, low_resolution_factor=0.4,
         images: float32 `(batch, height, width, channels)` in [0, 1], static
             height and width.
         seed: int32 tensor `(2,)`, stateless seed (e.g. `[seed, batch_index]`).
+        max_dilation: int >= 0, largest number of stroke-thickening steps.
         low_resolution_factor: float in (0, 1).
         low_resolution_rate: float in [0, 1].
         max_shift: float in [0, 1), largest shift as a fraction of the size.

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfunsup.adapt.augmentation import augment_source
+from tfunsup.adapt.augmentation import augment_source, resolve_augment
 from tfunsup.adapt.network import build_network
 from tfunsup.adapt.preprocessing import frame_spec, to_common_frame
 from tfunsup.data.datasets import ImageDataset
@@ -144,13 +144,16 @@ class BaseAdapter:
         dataset = make_dataset(images, labels=one_hot, batch_size=batch_size, shuffle=True,
                                seed=self.seed, cache=False, repeat=True, drop_remainder=True,
                                autotune=False)
-        if not self.augment:
+        kind = resolve_augment(self.augment)
+        if kind == "none":
             return dataset
         seed = 0 if self.seed is None else int(self.seed)
+        max_dilation = 2 if kind == "stroke" else 0
 
         def augment(index, batch):
             x, y = batch
-            return augment_source(x, tf.stack([tf.constant(seed, tf.int64), index])), y
+            return augment_source(x, tf.stack([tf.constant(seed, tf.int64), index]),
+                                  max_dilation=max_dilation), y
 
         return dataset.enumerate().map(augment).prefetch(2)
 

@@ -51,7 +51,7 @@ class DANNModel(keras.Model):
     """
 
     def __init__(self, network, discriminator, total_steps, gamma=10.0, label_smoothing=0.1,
-                 **kwargs):
+                 lambda_max=1.0, **kwargs):
         super().__init__(**kwargs)
         if total_steps < 1:
             raise ValueError(f"Expected total_steps >= 1. Received: total_steps={total_steps}")
@@ -62,6 +62,9 @@ class DANNModel(keras.Model):
         self.gradient_reversal = GradientReversal(name="gradient_reversal")
         self.total_steps = int(total_steps)
         self.gamma = float(gamma)
+        if lambda_max <= 0:
+            raise ValueError(f"Expected lambda_max > 0. Received: lambda_max={lambda_max}")
+        self.lambda_max = float(lambda_max)
         self.label_smoothing = float(label_smoothing)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.classification_loss_tracker = keras.metrics.Mean(name="classification_loss")
@@ -85,7 +88,7 @@ class DANNModel(keras.Model):
         n_source = tf.shape(source_images)[0]
         progress = tf.minimum(
             tf.cast(self.optimizer.iterations, tf.float32) / self.total_steps, 1.0)
-        lambda_ = dann_lambda(progress, self.gamma)
+        lambda_ = self.lambda_max * dann_lambda(progress, self.gamma)
         domains = tf.concat([tf.zeros((n_source, 1)),
                              tf.ones((tf.shape(target_images)[0], 1))], axis=0)
         with tf.GradientTape() as tape:
@@ -119,7 +122,7 @@ class DANNModel(keras.Model):
             network=keras.saving.serialize_keras_object(self.network),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             total_steps=self.total_steps, gamma=self.gamma,
-            label_smoothing=self.label_smoothing)
+            label_smoothing=self.label_smoothing, lambda_max=self.lambda_max)
         return config
 
     @classmethod

@@ -15,7 +15,7 @@ class SHOTModel(keras.Model):
     maximisation plus a cross-entropy on clustering-refined pseudo-labels:
 
     .. math::
-        L = \\underbrace{\\mathbb{E}_x H(p(x)) - H(\\mathbb{E}_x p(x))}_{L_{IM}}
+        L = \\underbrace{\\mathbb{E}_x H(p(x)) - w \\, H(\\mathbb{E}_x p(x))}_{L_{IM}}
         + \\beta \\, \\mathbb{E}_x \\ell_{CE}\\big(p(x), \\hat y(x)\\big)
 
     Args:
@@ -24,6 +24,8 @@ class SHOTModel(keras.Model):
             `"classifier"` layer), images -> logits. Its classifier layer is
             frozen.
         beta: float >= 0, weight of the pseudo-label loss (0.3 in the paper).
+        diversity_weight: float >= 0, `w`, weight of the diversity term
+            (1 in the paper; `SHOT` defaults to 2).
 
     Call arguments:
         images: float32 `(batch, height, width, channels)` in [0, 1].
@@ -40,10 +42,14 @@ class SHOTModel(keras.Model):
         Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020.
     """
 
-    def __init__(self, network, beta=0.3, **kwargs):
+    def __init__(self, network, beta=0.3, diversity_weight=1.0, **kwargs):
         super().__init__(**kwargs)
         if beta < 0:
             raise ValueError(f"Expected beta >= 0. Received: beta={beta}")
+        if diversity_weight < 0:
+            raise ValueError("Expected diversity_weight >= 0. Received: "
+                             f"diversity_weight={diversity_weight}")
+        self.diversity_weight = float(diversity_weight)
         self.network = network
         self.feature_extractor = network.get_layer("feature_extractor")
         self.classifier = network.get_layer("classifier")
@@ -74,7 +80,8 @@ class SHOTModel(keras.Model):
             batch_diversity = diversity(probabilities)
             pseudo_label_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
                 pseudo_labels, logits, from_logits=True))
-            loss = mean_entropy - batch_diversity + self.beta * pseudo_label_loss
+            loss = (mean_entropy - self.diversity_weight * batch_diversity
+                    + self.beta * pseudo_label_loss)
             # Gradients are summed over replicas: average them instead.
             scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.feature_extractor.trainable_variables
@@ -89,7 +96,7 @@ class SHOTModel(keras.Model):
     def get_config(self):
         config = super().get_config()
         config.update(network=keras.saving.serialize_keras_object(self.network),
-                      beta=self.beta)
+                      beta=self.beta, diversity_weight=self.diversity_weight)
         return config
 
     @classmethod

@@ -2,6 +2,7 @@
 
 import keras
 
+from tfunsup.adapt.augmentation import resolve_augment
 from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -20,6 +21,7 @@ def check_training_params(estimator, names=("epochs", "batch_size", "bottleneck_
     if not 0 <= estimator.label_smoothing < 1:
         raise ValueError("Expected label_smoothing in [0, 1). Received: "
                          f"label_smoothing={estimator.label_smoothing}")
+    resolve_augment(estimator.augment)
 
 
 class SourceOnly(BaseAdapter):
@@ -46,8 +48,10 @@ class SourceOnly(BaseAdapter):
             GANs) keeps DANN's adversarial game stable, and `SourceOnly`
             uses the same optimiser so the two compare like for like.
         label_smoothing: float in [0, 1).
-        augment: source-side augmentation (random low resolution and
-            translation, `tfunsup.adapt.augmentation`).
+        augment: source-side augmentation (`tfunsup.adapt.augmentation`):
+            `"standard"` (or True) random low resolution and translation;
+            `"stroke"` also random stroke thickening (shaped to
+            thick-stroked targets, so opt-in); `"none"` (or False).
         jit_compile: XLA for the train step: True, False or `"auto"`
             (Keras decides: off on CPU, where XLA is slower).
         seed: int or None; a fixed seed makes `fit` repeatable on CPU.
@@ -66,7 +70,7 @@ class SourceOnly(BaseAdapter):
 
     def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
                  bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
-                 beta_1=0.5, label_smoothing=0.1, augment=True, jit_compile="auto",
+                 beta_1=0.5, label_smoothing=0.1, augment="standard", jit_compile="auto",
                  seed=None, strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec

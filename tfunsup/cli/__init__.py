@@ -11,7 +11,8 @@ import os
 import sys
 
 # Subcommand modules, in `--help` order.
-COMMANDS = ("source", "cluster", "adapt", "autoencoder", "anomaly", "finetune", "gan")
+COMMANDS = ("source", "cluster", "deepcluster", "adapt", "autoencoder", "anomaly", "finetune",
+            "gan")
 
 # Errors that are the user's input, reported as one line with exit code 2.
 USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError,

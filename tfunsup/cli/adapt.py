@@ -23,6 +23,9 @@ def add_parser(subparsers):
                              "(default: mnist-5k)")
     parser.add_argument("--target", default="digits",
                         help="target dataset name, image folder or .npz (default: digits)")
+    parser.add_argument("--target-test", default=None,
+                        help="optional labeled held-out images of the target domain (name, "
+                             "folder or .npz, e.g. usps-test), only scored: never trained on")
     parser.add_argument("--method", default="all", choices=METHODS + ("all",),
                         help="adaptation method (default: all)")
     parser.add_argument("--backbone", default=None,
@@ -34,6 +37,10 @@ def add_parser(subparsers):
                         help="source-only and DANN epochs (default: 10)")
     parser.add_argument("--adapt-epochs", type=int, default=10,
                         help="SHOT adaptation epochs on the target (default: 10)")
+    parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
+                        help="source-side augmentation: standard = random low resolution "
+                             "and shifts; stroke = also random stroke thickening (shaped to "
+                             "thick-stroked targets such as digits); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -85,6 +92,13 @@ def run(args):
     source = load_dataset(args.source)
     target = load_dataset(args.target)
     check_domains(source, target)
+    target_test = None
+    if args.target_test is not None:
+        target_test = load_dataset(args.target_test)
+        if target_test.labels is None:
+            raise ValueError("Expected a labeled --target-test (it is only scored). "
+                             f"Received: '{target_test.name}' has no labels")
+        check_domains(source, target_test)
     import numpy as np
 
     from tfunsup.adapt import DANN, SHOT, SourceOnly
@@ -94,10 +108,13 @@ def run(args):
 
     check_source(source.images, source.labels)
     check_target(target.images)
+    if target_test is not None:
+        check_target(target_test.images)
     methods = METHODS if args.method == "all" else (args.method,)
     common = {"backbone": args.backbone,
               "weights": None if args.weights == "none" else "imagenet",
               "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+              "augment": args.augment,
               "verbose": 0 if args.quiet else 1}
     unlabeled_target = target.images  # the target labels never reach fit
     estimators, seconds = {}, {}
@@ -131,12 +148,17 @@ def run(args):
         results[name] = (float(np.mean(predictions[name] == target.labels))
                          if target.labels is not None else None)
         source_accuracy[name] = est.score(source.images, source.labels)
+    test_results = ({name: est.score(target_test.images, target_test.labels)
+                     for name, est in estimators.items()} if target_test is not None else None)
     metrics = {
         "source": args.source, "target": args.target, "results": results,
+        "target_test": args.target_test, "test_results": test_results,
         "source_accuracy": source_accuracy, "method": args.method,
         "backbone": args.backbone or "small CNN", "epochs": args.epochs,
-        "adapt_epochs": args.adapt_epochs, "batch_size": args.batch_size, "seed": args.seed,
-        "n_source": len(source), "n_target": len(target), "seconds": seconds,
+        "adapt_epochs": args.adapt_epochs, "augment": args.augment,
+        "batch_size": args.batch_size, "seed": args.seed,
+        "n_source": len(source), "n_target": len(target),
+        "n_target_test": None if target_test is None else len(target_test), "seconds": seconds,
     }
 
     source_index = _subsample(len(source), EMBEDDING_SAMPLES, args.seed)
@@ -164,8 +186,11 @@ def run(args):
         metrics["seconds"]["total"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)
 
-    if target.labels is not None:
-        print_table([[name, acc, source_accuracy[name]] for name, acc in results.items()],
-                    ["method", "target acc", "source acc"])
+    if target.labels is not None or test_results is not None:
+        rows = [[name, acc if acc is not None else "-"]
+                + ([test_results[name]] if test_results is not None else [])
+                + [source_accuracy[name]] for name, acc in results.items()]
+        print_table(rows, ["method", "target acc"]
+                    + (["target-test acc"] if test_results is not None else []) + ["source acc"])
     print(f"wrote {args.out}/ in {metrics['seconds']['total']:.1f} s")
     return 0

