@@ -9,7 +9,8 @@ import pytest
 from tfunsup.cli import main
 from tfunsup.data import load_dataset
 
-SMALL_BUDGET = ["--epochs", "1", "--adapt-epochs", "1", "--embedding", "pca", "--quiet"]
+SMALL_BUDGET = ["--epochs", "1", "--adapt-epochs", "1", "--embedding", "pca", "--quiet",
+                "--deterministic"]
 
 
 @pytest.fixture(scope="module")

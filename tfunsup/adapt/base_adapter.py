@@ -1,12 +1,13 @@
 """What the domain-adaptation estimators share: input checks, the common
 frame, tf.data pipelines, prediction, scoring and SavedModel export."""
 
-import warnings
+import functools
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfunsup import training
 from tfunsup.adapt.augmentation import augment_source, resolve_augment
 from tfunsup.adapt.network import build_network
 from tfunsup.adapt.preprocessing import frame_spec, to_common_frame
@@ -98,18 +99,22 @@ def check_class_labels(labels, n_classes, n_samples, name="labels"):
     return labels
 
 
-def resolve_jit_compile(jit_compile, strategy):
-    """`jit_compile` for `compile`, or False where XLA cannot run.
+def resolve_jit_compile(jit_compile, strategy, deterministic=False):
+    """`jit_compile` for `compile`: `tfunsup.training.resolve_jit_compile`
+    with the adaptation flows' CPU rule (XLA measured slower on CPU)."""
+    return training.resolve_jit_compile(jit_compile, strategy, deterministic=deterministic)
 
-    XLA under a multi-replica `MirroredStrategy` on CPU fails (the variables
-    live on other devices); there it falls back to no XLA with a warning.
-    """
-    if (jit_compile is True and strategy.num_replicas_in_sync > 1
-            and not tf.config.list_physical_devices("GPU")):
-        warnings.warn("jit_compile=True is not supported under a multi-replica strategy "
-                      "on CPU; training without XLA.", stacklevel=3)
-        return False
-    return jit_compile
+
+def with_op_determinism(fit):
+    """Runs an estimator's `fit` under op determinism when its
+    `deterministic` attribute is True, restoring the previous state after."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        with training.op_determinism(bool(getattr(self, "deterministic", False))):
+            return fit(self, *args, **kwargs)
+
+    return wrapper
 
 
 class BaseAdapter:

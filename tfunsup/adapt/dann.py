@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
 from tfunsup.adapt.dann_model import DANNModel
 from tfunsup.adapt.network import build_domain_discriminator
 from tfunsup.adapt.schedules import AnnealedLearningRate
@@ -58,7 +58,7 @@ class DANN(BaseAdapter):
                  bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
                  beta_1=0.5, label_smoothing=0.1, augment="standard", discriminator_units=256,
                  discriminator_dropout=0.5, gamma=10.0, lambda_max=0.3,
-                 learning_rate_decay=False, jit_compile="auto", seed=None,
+                 learning_rate_decay=False, jit_compile="auto", seed=None, deterministic=False,
                  strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec
@@ -77,9 +77,11 @@ class DANN(BaseAdapter):
         self.learning_rate_decay = learning_rate_decay
         self.jit_compile = jit_compile
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
+    @with_op_determinism
     def fit(self, source_images, source_labels, target_images, target_labels=None):
         """Adapts to the unlabeled target domain; starts fresh every call.
 
@@ -128,7 +130,7 @@ class DANN(BaseAdapter):
                              if self.learning_rate_decay else self.learning_rate)
             model.compile(
                 optimizer=keras.optimizers.Adam(learning_rate, beta_1=self.beta_1),
-                jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+                jit_compile=resolve_jit_compile(self.jit_compile, strategy, self.deterministic))
             model.optimizer.build(model.network.trainable_variables
                                   + model.discriminator.trainable_variables)
         paired = tf.data.Dataset.zip((self._source_dataset(source, source_labels, batch_size),

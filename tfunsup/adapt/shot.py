@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
@@ -47,7 +47,8 @@ class SHOT(BaseAdapter):
         balance: bool, assign pseudo-labels so that every class gets as
             many target images (`pseudo_labels.balanced_assignment`); only
             for targets known to be class-balanced.
-        jit_compile, seed, strategy, verbose: as in `SourceOnly`.
+        jit_compile, seed, deterministic, strategy, verbose: as in
+            `SourceOnly`.
 
     Attributes (after `fit`):
         network_, feature_extractor_, image_spec_, n_classes_, input_shape_,
@@ -66,7 +67,7 @@ class SHOT(BaseAdapter):
                  learning_rate=1e-3, beta_1=0.5, label_smoothing=0.1, augment="standard",
                  adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, diversity_weight=2.0,
                  n_iter=1, balance=False,
-                 jit_compile="auto", seed=None, strategy=None, verbose=0):
+                 jit_compile="auto", seed=None, deterministic=False, strategy=None, verbose=0):
         self.backbone = backbone
         self.source_model = source_model
         self.image_spec = image_spec
@@ -86,6 +87,7 @@ class SHOT(BaseAdapter):
         self.balance = balance
         self.jit_compile = jit_compile
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
@@ -127,9 +129,11 @@ class SHOT(BaseAdapter):
             batch_size=self.batch_size, learning_rate=self.learning_rate,
             beta_1=self.beta_1, label_smoothing=self.label_smoothing,
             augment=self.augment, jit_compile=self.jit_compile, seed=self.seed,
+            deterministic=self.deterministic,
             strategy=self.strategy, verbose=self.verbose,
         ).fit(source_images, source_labels, target_images)
 
+    @with_op_determinism
     def fit(self, source_images, source_labels, target_images, target_labels=None):
         """Trains (or takes) the source model, then adapts it to the target.
 
@@ -166,7 +170,7 @@ class SHOT(BaseAdapter):
             model = SHOTModel(self.network_, beta=self.beta,
                               diversity_weight=self.diversity_weight, name="shot")
             model.compile(optimizer=keras.optimizers.Adam(self.adapt_learning_rate),
-                          jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+                          jit_compile=resolve_jit_compile(self.jit_compile, strategy, self.deterministic))
             model.optimizer.build(model.feature_extractor.trainable_variables)
         target = self._frame(target_images)
         batch_size = self._batch_size(len(target))

@@ -3,7 +3,7 @@
 import keras
 
 from tfunsup.adapt.augmentation import resolve_augment
-from tfunsup.adapt.base_adapter import BaseAdapter, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
@@ -54,7 +54,9 @@ class SourceOnly(BaseAdapter):
             thick-stroked targets, so opt-in); `"none"` (or False).
         jit_compile: XLA for the train step: True, False or `"auto"`
             (Keras decides: off on CPU, where XLA is slower).
-        seed: int or None; a fixed seed makes `fit` repeatable on CPU.
+        seed: int or None; seeds the random number generators.
+        deterministic: bool; TensorFlow op determinism during `fit` (with a
+            seed, CPU runs repeat bit for bit; no XLA), restored afterwards.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: 0 silent, 1 one line per epoch.
 
@@ -71,7 +73,7 @@ class SourceOnly(BaseAdapter):
     def __init__(self, backbone=None, *, image_spec=None, weights="imagenet",
                  bottleneck_dim=128, epochs=10, batch_size=64, learning_rate=1e-3,
                  beta_1=0.5, label_smoothing=0.1, augment="standard", jit_compile="auto",
-                 seed=None, strategy=None, verbose=0):
+                 seed=None, deterministic=False, strategy=None, verbose=0):
         self.backbone = backbone
         self.image_spec = image_spec
         self.weights = weights
@@ -84,9 +86,11 @@ class SourceOnly(BaseAdapter):
         self.augment = augment
         self.jit_compile = jit_compile
         self.seed = seed
+        self.deterministic = deterministic
         self.strategy = strategy
         self.verbose = verbose
 
+    @with_op_determinism
     def fit(self, source_images, source_labels, target_images=None, target_labels=None):
         """Trains the classifier on the source domain; starts fresh every call.
 
@@ -123,7 +127,7 @@ class SourceOnly(BaseAdapter):
                 optimizer=keras.optimizers.Adam(self.learning_rate, beta_1=self.beta_1),
                 loss=keras.losses.CategoricalCrossentropy(
                     from_logits=True, label_smoothing=self.label_smoothing),
-                jit_compile=resolve_jit_compile(self.jit_compile, strategy))
+                jit_compile=resolve_jit_compile(self.jit_compile, strategy, self.deterministic))
         history = self.network_.fit(
             self._source_dataset(framed, source_labels, batch_size), epochs=self.epochs,
             steps_per_epoch=steps_per_epoch, callbacks=[keras.callbacks.TerminateOnNaN()],

@@ -4,7 +4,7 @@ unlabeled target (source-only baseline, DANN, SHOT)."""
 import csv
 import time
 
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import add_common_arguments, add_deterministic_argument, check_positive, print_table, write_json
 
 METHODS = ("source-only", "dann", "shot")
 EMBEDDING_SAMPLES = 300  # per domain in the feature plot
@@ -44,6 +44,7 @@ def add_parser(subparsers):
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
+    add_deterministic_argument(parser)
     parser.set_defaults(run=run, batch_size=64)
 
 
@@ -114,7 +115,7 @@ def run(args):
     common = {"backbone": args.backbone,
               "weights": None if args.weights == "none" else "imagenet",
               "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
-              "augment": args.augment,
+              "deterministic": args.deterministic, "augment": args.augment,
               "verbose": 0 if args.quiet else 1}
     unlabeled_target = target.images  # the target labels never reach fit
     estimators, seconds = {}, {}
@@ -137,7 +138,8 @@ def run(args):
         tic = time.perf_counter()
         estimators["shot"] = SHOT(
             source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
-            batch_size=args.batch_size, seed=args.seed, verbose=common["verbose"],
+            batch_size=args.batch_size, seed=args.seed, deterministic=args.deterministic,
+            verbose=common["verbose"],
         ).fit(None, None, unlabeled_target)
         seconds["shot"] = time.perf_counter() - tic
         report("shot")
