@@ -2,16 +2,27 @@
 feature space, then turn the clusters into a classifier (seed 001's flow:
 pretrained CNN -> features -> K-means -> classifier on the cluster labels)."""
 
+import warnings
+
 import keras
 import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
 from sklearn.manifold import spectral_embedding
 from sklearn.neighbors import kneighbors_graph
 from sklearn.svm import LinearSVC
 
+from tfunsup.backbones.defaults import (
+    DIGIT_BACKBONE,
+    choose_default_backbone,
+    domain_mismatch,
+)
 from tfunsup.backbones.load_backbone import load_backbone
-from tfunsup.data.pipeline import make_dataset
+from tfunsup.data.datasets import ArrayDataset, ImageDataset
+from tfunsup.data.features import Features, extract_features
+from tfunsup.data.pipeline import image_pipeline, make_dataset
 from tfunsup.data.validation import check_images, check_n_clusters
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.metrics.clustering import clustering_scores
@@ -20,6 +31,9 @@ from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
 PROTOTYPE_SCALE = 10.0
+# Backbones up to this many parameters are fine-tuned by default
+# (`fine_tune="auto"`); larger ones train only the head on cached features.
+FINE_TUNE_MAX_PARAMS = 1_000_000
 
 
 def balanced_assignment(log_probabilities, n_iter=50):
@@ -50,14 +64,56 @@ def _l2_normalize(features):
     return features / np.maximum(norms, 1e-12)
 
 
-class TransferClustering:
+def as_dataset(X):
+    """An `ImageDataset` from a dataset or an image array.
+
+    Args:
+        X: `tfunsup.data.ImageDataset`, or float32 `(n, height, width,
+            channels)` in [0, 1] (rank 3 is read as grayscale).
+
+    Raises:
+        ValueError: bad image arrays.
+    """
+    if isinstance(X, ImageDataset):
+        if len(X) == 0:
+            raise ValueError("Expected at least one item in the dataset. Received 0.")
+        return X
+    return ArrayDataset(check_images(X), None, "array")
+
+
+def resolve_backbone(backbone, dataset):
+    """The backbone spec to load for a dataset, and why.
+
+    Args:
+        backbone: a backbone spec, or None to choose from the data with
+            `tfunsup.backbones.defaults.choose_default_backbone` (the MNIST-5k
+            source model is trained on first use when absent).
+        dataset: `ImageDataset`.
+
+    Returns:
+        `(spec, reason)`.
+    """
+    if backbone is not None:
+        return backbone, "given"
+    choice, reason = choose_default_backbone(dataset.summary())
+    if choice == DIGIT_BACKBONE:
+        from tfunsup.source.source_model import ensure_source_model
+
+        return str(ensure_source_model()), reason
+    return choice, reason
+
+
+class TransferClustering(ClusterMixin, BaseEstimator):
     """Clusters images with a transferred backbone and trains a classifier on the clusters.
 
-    `fit(images)` runs, without any labels:
+    `fit(X)` runs, without any labels:
 
-    1. features: the backbone (TF Hub handle, SavedModel, `keras:` application
-       or keras.Model) maps every image to a feature vector, in batches
-       through one `predict` over a `tf.data` pipeline;
+    1. features: the backbone (TF Hub handle, SavedModel, `keras:`
+       application or keras.Model; by default chosen from the data) maps
+       every image to a feature vector, once, streaming through
+       `tfunsup.data.image_pipeline` (files decoded in parallel, unreadable
+       ones skipped and listed in `skipped_`); precomputed features can be
+       passed instead;
     2. optional L2 normalisation and PCA;
     3. K-means (scikit-learn) into `n_clusters` pseudo-labels — on the
        features, or (`graph_neighbors` set) on the spectral embedding of
@@ -65,17 +121,21 @@ class TransferClustering:
        Weiss 2002), which follows curved clusters that K-means on the raw
        features splits;
     4. a linear SVM on the features and pseudo-labels (seed 001), and a
-       Keras softmax head on top of the backbone, started from the cluster
-       centroids (weight imprinting) and trained on the confident
-       pseudo-labels (those nearest their cluster centre), optionally
-       fine-tuning the backbone. In `self_labeling_rounds` rounds the
-       pseudo-labels are re-estimated from the head's own predictions under
-       an equal-cluster-size constraint (Sinkhorn-Knopp, as in SeLa), which
-       splits clusters that K-means merged. The head and the backbone
-       export together as one SavedModel.
+       Keras softmax head started from the cluster centroids (weight
+       imprinting) and trained on the confident pseudo-labels (those nearest
+       their cluster centre). The head trains on the cached features; only a
+       small backbone (or `fine_tune=True`) is fine-tuned with it, with the
+       Keras recipe (low learning rate, batch norm in inference mode). In
+       `self_labeling_rounds` rounds the pseudo-labels are re-estimated from
+       the head's predictions under an equal-cluster-size constraint
+       (Sinkhorn-Knopp, as in SeLa). Backbone and head export together as
+       one SavedModel that takes images.
 
     Args:
-        backbone: backbone spec for `tfunsup.backbones.load_backbone`.
+        backbone: backbone spec for `tfunsup.backbones.load_backbone`, or
+            None to choose from the data (`choose_default_backbone`: the
+            MNIST-5k source model for small grey digit-like images, else
+            ImageNet MobileNetV2).
         n_clusters: int >= 2, number of clusters K.
         normalize: L2-normalise features before clustering.
         pca_components: int or None, PCA dimensions before clustering.
@@ -86,30 +146,35 @@ class TransferClustering:
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
         self_labeling_rounds: int >= 1; rounds of head training, each after
             the first on balanced pseudo-labels from the head's predictions.
-            Assumes roughly equal cluster sizes; 1 keeps the clustering's
-            pseudo-labels.
-        fine_tune: train the backbone together with the head.
+        fine_tune: True, False or `"auto"` (fine-tune backbones of at most
+            `FINE_TUNE_MAX_PARAMS` parameters; larger ones stay frozen and
+            the head trains on cached features).
         learning_rate: Adam learning rate of the head.
         weights: `"imagenet"` or None, for `keras:` backbone specs.
         batch_size: int >= 1.
         image_size: `(height, width)` backbone input, None for its own.
-        jit_compile: XLA for the head's train step (`"auto"`: Keras decides;
-            off on CPU, where XLA is slower).
+        jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
         seed: int or None; a fixed seed makes `fit` repeatable on CPU.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: 0 silent, 1 progress bars.
 
     Attributes (after `fit`):
         backbone_: the frozen feature extractor (keras.Model).
-        features_: float32 `(n, feature_dim)` backbone features of the fit data.
-        cluster_labels_: int `(n,)` pseudo-labels of the last round (the
-            K-means clusters when `self_labeling_rounds == 1`).
-        pseudo_label_history_: list of int `(n,)` pseudo-labels per round.
-        confident_: bool `(n,)`, the pseudo-labels the head was trained on.
+        backbone_name_: str, the backbone spec used.
+        backbone_choice_: str, why this backbone (when chosen by default).
+        features_: float32 `(m, feature_dim)` features of the readable items.
+        index_: int64 `(m,)` positions of those items in the fit dataset.
+        skipped_: tuple of str, ids of unreadable items (not clustered).
+        cluster_labels_: int `(m,)` pseudo-labels of the last round.
+        pseudo_label_history_: list of int `(m,)` pseudo-labels per round.
+        confident_: bool `(m,)`, the pseudo-labels the head was trained on.
         svm_: fitted `sklearn.svm.LinearSVC`.
-        classifier_: keras.Model, images at any size -> `(batch, n_clusters)`
-            probabilities (None when `head_epochs == 0`).
-        labels_: int `(n,)` final cluster of each fit image (head, else K-means).
+        head_: keras.Model, features -> `(batch, n_clusters)` probabilities
+            (None when `head_epochs == 0`).
+        classifier_: keras.Model, images at any size -> probabilities
+            (backbone + head; None when `head_epochs == 0`).
+        labels_: int `(m,)` final cluster of each readable fit item.
+        confidences_: float `(m,)` probability of that cluster.
 
     References:
         Caron et al. Deep Clustering for Unsupervised Learning of Visual
@@ -119,10 +184,11 @@ class TransferClustering:
         Qi, Brown, Lowe. Low-Shot Learning with Imprinted Weights. CVPR 2018.
     """
 
-    def __init__(self, backbone, n_clusters=10, *, normalize=True, pca_components=None,
-                 graph_neighbors=10, confidence=0.8, head_epochs=15, fine_tune=True,
-                 self_labeling_rounds=3, learning_rate=3e-4, weights="imagenet", batch_size=128, image_size=None,
-                 jit_compile="auto", seed=None, strategy=None, verbose=1):
+    def __init__(self, backbone=None, n_clusters=10, *, normalize=True, pca_components=None,
+                 graph_neighbors=10, confidence=0.8, head_epochs=15, fine_tune="auto",
+                 self_labeling_rounds=3, learning_rate=3e-4, weights="imagenet",
+                 batch_size=128, image_size=None, jit_compile="auto", seed=None,
+                 strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
         self.normalize = normalize
@@ -152,6 +218,9 @@ class TransferClustering:
                              f"self_labeling_rounds={self.self_labeling_rounds}")
         if self.head_epochs < 0:
             raise ValueError(f"Expected head_epochs >= 0. Received: head_epochs={self.head_epochs}")
+        if self.fine_tune not in (True, False, "auto"):
+            raise ValueError("Expected fine_tune True, False or 'auto'. Received: "
+                             f"fine_tune={self.fine_tune!r}")
         if self.graph_neighbors is not None and not 1 <= self.graph_neighbors < n_samples:
             raise ValueError(
                 f"Expected 1 <= graph_neighbors < number of samples ({n_samples}). "
@@ -161,49 +230,80 @@ class TransferClustering:
                 f"Expected 1 <= pca_components <= number of samples ({n_samples}). "
                 f"Received: pca_components={self.pca_components}")
 
-    def fit(self, images):
-        """Clusters `images` and trains the classifiers; uses no labels.
+    def fit(self, X, y=None, *, features=None):
+        """Clusters `X` and trains the classifiers; uses no labels.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1]
-                (channels 1 or 3; rank 3 is read as grayscale).
+            X: `tfunsup.data.ImageDataset` (files are streamed), or float32
+                `(n, height, width, channels)` in [0, 1] (channels 1 or 3;
+                rank 3 is read as grayscale).
+            y: ignored (scikit-learn convention); labels never reach `fit`.
+            features: optional `tfunsup.data.Features` already computed for
+                `X` with this backbone (e.g. loaded from a cache); skips the
+                backbone pass.
 
         Returns:
             self.
 
         Raises:
-            ValueError: bad images or parameters (before any work starts).
+            ValueError: bad images or parameters (before any work starts), or
+                no readable image.
         """
-        images = check_images(images)
-        self._check_params(len(images))
+        dataset = as_dataset(X)
+        self._check_params(len(dataset) if features is None else len(features.index))
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
+        spec, self.backbone_choice_ = resolve_backbone(self.backbone, dataset)
         with strategy.scope():
-            self.backbone_ = load_backbone(self.backbone, trainable=False,
-                                           image_size=self.image_size, weights=self.weights)
+            self.backbone_ = load_backbone(spec, trainable=False, image_size=self.image_size,
+                                           weights=self.weights)
+        self.backbone_name_ = getattr(self.backbone_, "spec_name", str(spec))
         self.image_spec_ = self.backbone_.image_spec
-        self.n_channels_ = images.shape[-1]
-        self.features_ = self._extract(self.backbone_, images)
+        mismatch = domain_mismatch(self.image_spec_, dataset.summary(), self.backbone_name_)
+        if mismatch:
+            warnings.warn(mismatch, stacklevel=2)
+        self.n_channels_ = dataset.images.shape[-1] if isinstance(dataset, ArrayDataset) else 3
+        if features is None:
+            features = extract_features(self.backbone_, dataset, backbone_name=self.backbone_name_,
+                                        batch_size=self.batch_size, verbose=self.verbose)
+        self.features_ = np.asarray(features.features, np.float32)
+        self.index_ = np.asarray(features.index, np.int64)
+        self.skipped_ = tuple(features.skipped)
+        self.feature_key_ = features.key
+        n = len(self.features_)
+        check_n_clusters(self.n_clusters, n)
         embedded = self._embed(self.features_, fit=True)
         cluster_space = self._cluster_space(embedded)
         self.kmeans_ = KMeans(self.n_clusters, n_init=10, random_state=self.seed).fit(cluster_space)
         self.cluster_labels_ = self.kmeans_.labels_.astype(np.int64)
-        distances = self.kmeans_.transform(cluster_space)[
-            np.arange(len(images)), self.cluster_labels_]
-        self.confident_ = self._confident(distances)
+        distances = self.kmeans_.transform(cluster_space)
+        own = distances[np.arange(n), self.cluster_labels_]
+        self.confident_ = self._confident(own)
+        self.pseudo_label_history_ = [self.cluster_labels_]
         self.svm_ = LinearSVC(random_state=self.seed).fit(embedded, self.cluster_labels_)
-        self.classifier_ = None
+        self.head_, self.classifier_, self.tuned_backbone_ = None, None, None
+        self.fine_tuned_ = False
         if self.head_epochs > 0:
-            self.classifier_ = self._train_head(images, strategy)
-            self.labels_ = self._predict_head(images)
+            self.fine_tuned_ = self._wants_fine_tuning()
+            self._train_head(dataset, strategy)
+            probabilities = self._probabilities_from_features(self._head_features(dataset))
+            self.labels_ = probabilities.argmax(axis=1).astype(np.int64)
+            self.confidences_ = probabilities.max(axis=1)
         else:
             self.labels_ = self.cluster_labels_
+            # Student-t soft assignment to the K-means centres (DEC's q).
+            kernel = 1.0 / (1.0 + distances ** 2)
+            self.confidences_ = (kernel / kernel.sum(axis=1, keepdims=True)).max(axis=1)
         return self
 
-    def _extract(self, backbone, images):
-        dataset = make_dataset(images, backbone.image_spec, batch_size=self.batch_size,
-                               cache=False)
-        return backbone.predict(dataset, verbose=self.verbose).astype(np.float32)
+    def fit_predict(self, X, y=None, **kwargs):
+        """`fit(X)` and return `labels_` (the readable items' clusters)."""
+        return self.fit(X, **kwargs).labels_
+
+    def _wants_fine_tuning(self):
+        if self.fine_tune == "auto":
+            return self.backbone_.count_params() <= FINE_TUNE_MAX_PARAMS
+        return bool(self.fine_tune)
 
     def _embed(self, features, fit=False):
         x = _l2_normalize(features) if self.normalize else features
@@ -223,149 +323,223 @@ class TransferClustering:
 
     def _confident(self, distances):
         confident = np.zeros(len(distances), bool)
+        labels = self.cluster_labels_
         for k in range(self.n_clusters):
-            members = np.flatnonzero(self.cluster_labels_ == k)
+            members = np.flatnonzero(labels == k)
             if members.size:
                 cut = np.quantile(distances[members], self.confidence)
                 confident[members[distances[members] <= cut]] = True
         return confident
 
-    def _build_head(self):
-        """`(trainer, classifier)`: two models sharing their layers; the
-        trainer adds random translations, the exported classifier has none."""
-        spec = self.image_spec_
-        to_spec = ToImageSpec(*spec.shape, spec.content_fraction, name="to_image_spec")
-        augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
-                                                 seed=self.seed, name="augment")
-        spec_arg = self.backbone
-        if isinstance(spec_arg, keras.Model) and self.fine_tune:
-            spec_arg = keras.models.clone_model(spec_arg)  # leave the user's model as it is
-        backbone = load_backbone(spec_arg, trainable=self.fine_tune,
-                                 image_size=self.image_size, weights=self.weights)
-        # A second copy of the backbone: fine-tuning it leaves `backbone_`
-        # (and `transform`) unchanged; it starts from the same weights.
-        backbone.set_weights(self.backbone_.get_weights())
-        normalize = keras.layers.UnitNormalization(name="l2_normalize")
-        head = keras.layers.Dense(self.n_clusters, activation="softmax",
-                                  name="pseudo_label_head")
-
-        def classify(x):
-            # Inference mode inside the backbone (no dropout, frozen batch-norm
-            # statistics) while its weights train: the Keras fine-tuning recipe.
-            return head(normalize(backbone(x, training=False)))
-
-        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
-        trainer = keras.Model(images, classify(augment(to_spec(images))), name="trainer")
-        classifier = keras.Model(images, classify(to_spec(images)),
-                                 name="transfer_clustering_classifier")
-        # Weight imprinting (Qi et al. 2018): start from the normalised
-        # centroids of the confident members, scaled as a cosine classifier
-        # with temperature 1 / PROTOTYPE_SCALE.
+    def _imprinted_weights(self):
+        """Weight imprinting (Qi et al. 2018): the normalised centroids of the
+        confident members, scaled as a cosine classifier with temperature
+        1 / PROTOTYPE_SCALE."""
         features = _l2_normalize(self.features_[self.confident_])
         labels = self.cluster_labels_[self.confident_]
         prototypes = np.stack([features[labels == k].mean(axis=0)
                                if np.any(labels == k) else np.zeros(features.shape[1])
                                for k in range(self.n_clusters)])
-        head.set_weights([PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
-                          np.zeros(self.n_clusters, np.float32)])
-        return trainer, classifier
+        return [PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
+                np.zeros(self.n_clusters, np.float32)]
 
-    def _train_head(self, images, strategy):
+    def _build_models(self):
+        """`(trainer, head, classifier)`. The head maps features to
+        probabilities; the classifier is images -> backbone -> head for
+        export. The trainer is the head itself on cached features, or, when
+        fine-tuning, spec-sized images -> random translation -> a trainable
+        copy of the backbone -> head."""
+        spec = self.image_spec_
+        normalize = keras.layers.UnitNormalization(name="l2_normalize")
+        dense = keras.layers.Dense(self.n_clusters, activation="softmax",
+                                   name="pseudo_label_head")
+        feature_input = keras.Input(shape=(self.features_.shape[1],), name="features")
+        head = keras.Model(feature_input, dense(normalize(feature_input)), name="head")
+        dense.set_weights(self._imprinted_weights())
+        backbone = self.backbone_
+        trainer = head
+        if self.fine_tuned_:
+            source = self.backbone if self.backbone is not None else self.backbone_name_
+            if isinstance(source, keras.Model):
+                source = keras.models.clone_model(source)  # leave the user's model as it is
+            backbone = load_backbone(source, trainable=True, image_size=self.image_size,
+                                     weights=self.weights)
+            # A second copy: fine-tuning it leaves `backbone_` (and
+            # `transform`) unchanged; it starts from the same weights.
+            backbone.set_weights(self.backbone_.get_weights())
+            augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
+                                                     seed=self.seed, name="augment")
+            spec_images = keras.Input(shape=spec.shape, name="spec_images")
+            # Inference mode inside the backbone (frozen batch-norm
+            # statistics, no dropout) while its weights train: the Keras
+            # fine-tuning recipe.
+            trainer = keras.Model(
+                spec_images, head(backbone(augment(spec_images), training=False)),
+                name="trainer")
+        to_spec = ToImageSpec(spec.height, spec.width, spec.channels, spec.content_fraction,
+                              crop_to_aspect_ratio=spec.crop_to_aspect_ratio,
+                              name="to_image_spec")
+        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
+        classifier = keras.Model(images, head(backbone(to_spec(images), training=False)),
+                                 name="transfer_clustering_classifier")
+        return trainer, head, classifier, backbone
+
+    def _train_head(self, dataset, strategy):
         with strategy.scope():
-            trainer, classifier = self._build_head()
+            trainer, self.head_, self.classifier_, backbone = self._build_models()
             trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                               loss="sparse_categorical_crossentropy",
-                               jit_compile=self.jit_compile)
+                            loss="sparse_categorical_crossentropy",
+                            jit_compile=self.jit_compile)
+        self.tuned_backbone_ = backbone if self.fine_tuned_ else None
         pseudo_labels, confident = self.cluster_labels_, self.confident_
         rounds = max(1, self.self_labeling_rounds)
         epochs = np.diff(np.linspace(0, self.head_epochs, rounds + 1).round().astype(int))
         self.pseudo_label_history_ = []
+        rng = np.random.default_rng(self.seed)
         for round_, round_epochs in enumerate(epochs):
             if round_ > 0:
-                probabilities = classifier.predict(
-                    make_dataset(images, batch_size=self.batch_size, cache=False), verbose=0)
+                probabilities = self._probabilities_from_features(self._head_features(dataset))
                 balanced = balanced_assignment(np.log(np.maximum(probabilities, 1e-12)))
                 pseudo_labels = balanced.argmax(axis=1)
-                confidence = balanced[np.arange(len(images)), pseudo_labels]
+                confidence = balanced[np.arange(len(pseudo_labels)), pseudo_labels]
                 self.cluster_labels_ = pseudo_labels
                 confident = self._confident(-confidence)
             self.pseudo_label_history_.append(pseudo_labels)
-            dataset = make_dataset(images[confident], labels=pseudo_labels[confident],
-                                   batch_size=min(self.batch_size, 64), shuffle=True,
-                                   seed=self.seed, autotune=False)
-            trainer.fit(dataset, epochs=int(round_epochs), shuffle=False,
-                           verbose=2 if self.verbose else 0)
-        return classifier
+            if round_epochs == 0:
+                continue
+            chosen = np.flatnonzero(confident)
+            if self.fine_tuned_:
+                # Stream the confident items (in a fresh random order each
+                # round) through the pipeline; labels follow their position.
+                chosen = rng.permutation(chosen)
+                labels = pseudo_labels[chosen]
+                items = dataset.subset(self.index_[chosen])
+                train = image_pipeline(items, self.image_spec_, min(self.batch_size, 64),
+                                       ignore_errors=False)
+                train = train.map(lambda x, i: (x, _gather(labels, i)))
+            else:
+                train = make_dataset(self.features_[chosen], labels=pseudo_labels[chosen],
+                                     batch_size=min(self.batch_size, 64), shuffle=True,
+                                     seed=self.seed, autotune=False)
+            trainer.fit(train, epochs=int(round_epochs), shuffle=False,
+                        verbose=2 if self.verbose else 0)
 
-    def _predict_head(self, images):
-        dataset = make_dataset(images, batch_size=self.batch_size, cache=False)
-        return self.classifier_.predict(dataset, verbose=0).argmax(axis=1).astype(np.int64)
+    def _head_features(self, dataset):
+        """Features the head sees for the fit items: cached, or re-extracted
+        by the fine-tuned backbone."""
+        if not self.fine_tuned_:
+            return self.features_
+        result = extract_features(self.tuned_backbone_, dataset.subset(self.index_),
+                                  spec=self.image_spec_, backbone_name=self.backbone_name_,
+                                  batch_size=self.batch_size)
+        return result.features
+
+    def _probabilities_from_features(self, features):
+        return self.head_.predict(make_dataset(features, batch_size=1024, cache=False),
+                                  verbose=0)
 
     def _check_fitted(self):
         if not hasattr(self, "labels_"):
-            raise RuntimeError("This TransferClustering is not fitted yet; call fit first.")
+            raise NotFittedError("This TransferClustering instance is not fitted yet. "
+                                 "Call 'fit' with appropriate arguments first.")
 
-    def _check_new_images(self, images):
-        images = check_images(images)
-        if images.shape[-1] != self.n_channels_:
+    def _features_of(self, X, backbone):
+        """`(features of the readable items, their positions, n items)`."""
+        dataset = as_dataset(X)
+        if isinstance(dataset, ArrayDataset) and dataset.images.shape[-1] != self.n_channels_:
             raise ValueError(
                 f"Expected images with {self.n_channels_} channels like the fit data. "
-                f"Received shape={images.shape}")
-        return images
+                f"Received shape={dataset.images.shape}")
+        result = extract_features(backbone, dataset, spec=self.image_spec_,
+                                  backbone_name=self.backbone_name_, batch_size=self.batch_size)
+        return result.features, result.index, len(dataset)
 
-    def transform(self, images):
-        """Backbone features of `images`, normalised/projected as in `fit`.
+    def transform(self, X):
+        """Backbone features of `X`, normalised/projected as in `fit`.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
 
         Returns:
-            float32 `(n, d)`: `d` is `pca_components` or the feature dim.
+            float32 `(n, d)`: `d` is `pca_components` or the feature dim;
+            rows of unreadable files are NaN.
         """
         self._check_fitted()
-        images = self._check_new_images(images)
-        return self._embed(self._extract(self.backbone_, images))
+        features, index, n = self._features_of(X, self.backbone_)
+        embedded = self._embed(features)
+        out = np.full((n, embedded.shape[1]), np.nan, np.float32)
+        out[index] = embedded
+        return out
 
-    def predict(self, images, method="head"):
+    def predict_proba(self, X):
+        """Head probabilities `(n, n_clusters)`; NaN rows for unreadable files.
+
+        Raises:
+            NotFittedError: before `fit`.
+            RuntimeError: fitted with `head_epochs=0`.
+        """
+        self._check_fitted()
+        if self.head_ is None:
+            raise RuntimeError("No Keras head: fit with head_epochs > 0.")
+        features, index, n = self._features_of(X, self.tuned_backbone_ or self.backbone_)
+        out = np.full((n, self.n_clusters), np.nan, np.float32)
+        out[index] = self._probabilities_from_features(features)
+        return out
+
+    def predict(self, X, method="head"):
         """Cluster index of each image.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
             method: `"head"` (the Keras classifier) or `"svm"`.
 
         Returns:
-            int64 `(n,)` cluster indices in `[0, n_clusters)`.
+            int64 `(n,)` cluster indices in `[0, n_clusters)`; -1 for
+            unreadable files.
         """
         self._check_fitted()
-        images = self._check_new_images(images)
-        if method == "svm" or self.classifier_ is None:
-            if method not in ("svm", "head"):
-                raise ValueError(f"Expected method 'head' or 'svm'. Received: method={method!r}")
-            return self.svm_.predict(self._embed(self._extract(self.backbone_, images)))
-        if method != "head":
+        if method not in ("svm", "head"):
             raise ValueError(f"Expected method 'head' or 'svm'. Received: method={method!r}")
-        return self._predict_head(images)
+        if method == "svm" or self.head_ is None:
+            features, index, n = self._features_of(X, self.backbone_)
+            out = np.full(n, -1, np.int64)
+            out[index] = self.svm_.predict(self._embed(features))
+            return out
+        probabilities = self.predict_proba(X)
+        out = np.full(len(probabilities), -1, np.int64)
+        readable = ~np.isnan(probabilities[:, 0])
+        out[readable] = probabilities[readable].argmax(axis=1)
+        return out
 
-    def score(self, images, labels, method="head"):
-        """ACC (Hungarian-matched), NMI and ARI of `predict(images)` against labels.
+    def score(self, X, y, method="head"):
+        """ACC (Hungarian-matched), NMI and ARI of `predict(X)` against labels.
 
-        Labels are used only here, to score.
+        Labels are used only here, to score (unreadable files are left out).
 
         Returns:
             dict with float `acc`, `nmi`, `ari`.
         """
-        return clustering_scores(labels, self.predict(images, method=method))
+        predicted = self.predict(X, method=method)
+        kept = predicted >= 0
+        return clustering_scores(np.asarray(y)[kept], predicted[kept])
 
     def export(self, path, overwrite=False):
         """Exports backbone + head as one SavedModel (`serve`: float32 images
-        `(batch, height, width, channels)` in [0, 1] -> `(batch, n_clusters)`
-        probabilities).
+        `(batch, height, width, channels)` in [0, 1] at any size ->
+        `(batch, n_clusters)` probabilities).
 
         Raises:
-            RuntimeError: not fitted, or fitted with `head_epochs=0`.
+            NotFittedError: before `fit`.
+            RuntimeError: fitted with `head_epochs=0`.
             FileExistsError: `path` exists and `overwrite` is False.
         """
         self._check_fitted()
         if self.classifier_ is None:
             raise RuntimeError("No Keras head to export: fit with head_epochs > 0.")
         return export_atomically(self.classifier_, path, overwrite=overwrite)
+
+
+def _gather(values, index):
+    import tensorflow as tf
+
+    return tf.gather(tf.constant(values), index)

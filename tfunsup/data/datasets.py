@@ -180,7 +180,8 @@ class FileDataset(ImageDataset):
         import tensorflow as tf
 
         heights, widths, channels, grey = [], [], [], []
-        for i in np.linspace(0, len(self) - 1, min(n_sample, len(self))).astype(int):
+        sampled = np.linspace(0, len(self) - 1, min(n_sample, len(self))).astype(int)
+        for i in sampled:
             try:
                 image = tf.io.decode_image(tf.io.read_file(self.files[i]),
                                            expand_animations=False).numpy()
@@ -194,7 +195,8 @@ class FileDataset(ImageDataset):
                 (colour[..., 0] == colour[..., 1]).all()
                 and (colour[..., 1] == colour[..., 2]).all()))
         if not heights:
-            raise ValueError(f"No readable image among the sampled files of '{self.root}'.")
+            raise ValueError(f"No readable image among the {len(sampled)} sampled files of "
+                             f"'{self.root}', e.g. '{self.ids[sampled[0]]}'.")
         return ImageSummary(max(heights), max(widths), max(channels), all(grey))
 
 
