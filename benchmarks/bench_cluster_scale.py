@@ -44,8 +44,9 @@ def generate(folder, n_images, seed=0):
     sources = sorted(data_path("cifar10-test").glob("*/*.jpg")) + sorted(
         data_path("coil-20").glob("*.png"))
     rng = np.random.default_rng(seed)
+    order = rng.permutation(len(sources))  # every class in any prefix
     for i in range(n_images):
-        source = sources[i % len(sources)]
+        source = sources[order[i % len(sources)]]
         label = source.parent.name if source.suffix == ".jpg" else "coil"
         target = folder / label / f"{i:06d}.jpg"
         if target.exists():

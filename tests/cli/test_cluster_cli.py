@@ -118,10 +118,14 @@ def test_folder_run_lists_paths_skips_a_corrupt_file_and_reuses_features(tmp_pat
     assert rows[1].startswith("blue/0.jpg,") and rows[1].endswith(",blue")
     links = sorted((out / "clusters").glob("*/*"))
     assert len(links) == 16 and all(p.is_symlink() and p.resolve().is_file() for p in links)
-    # A second run into the same folder with another setting reuses the features.
+    # A second run into the same folder with K estimated reuses the features
+    # and writes the eigengap curve.
+    argv[argv.index("--n-clusters") + 1] = "auto"
     assert main(argv[:-2] + ["--head-epochs", "1", "--overwrite"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["features"] == "reused" and metrics["skipped_files"] == ["blue/broken.jpg"]
+    assert metrics["n_clusters_auto"] and 2 <= metrics["n_clusters"] <= 14
+    assert (out / "n_clusters.png").stat().st_size > 0
 
 
 def test_strict_fails_before_any_work(tmp_path, tiny_backbone, one_line_error):

@@ -5,6 +5,7 @@ import tensorflow as tf
 from tfunsup.cluster import TransferClustering
 from tfunsup.cluster.transfer_clustering import balanced_assignment
 from tfunsup.data import load_dataset
+from tfunsup.metrics import clustering_scores
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +233,16 @@ def test_keras_fit_under_multi_worker_mirrored_strategy_fails(tmp_path):
     for result in results:
         assert not result["ok"]
         assert "PerReplica" in result["error"]
+
+
+@pytest.mark.large
+def test_coil20_with_the_default_backbone(shared_data):
+    """All 1,440 COIL-20 PNGs, backbone chosen from the data (ImageNet
+    MobileNetV2), labels from the file names for scoring only. JULE reports
+    NMI 1.000; k-means on these features scores ACC 0.858 / NMI 0.944."""
+    coil = load_dataset(shared_data("coil-20"), label_pattern=r"obj(\d+)__")
+    estimator = TransferClustering(n_clusters=20, seed=0, verbose=0).fit(coil)
+    assert estimator.backbone_name_ == "keras:MobileNetV2"
+    assert estimator.skipped_ == () and len(estimator.labels_) == 1440
+    scores = clustering_scores(coil.labels, estimator.labels_)
+    assert scores["acc"] >= 0.99 and scores["nmi"] >= 0.99, scores

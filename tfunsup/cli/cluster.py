@@ -24,15 +24,17 @@ def add_parser(subparsers):
     parser.add_argument("--backbone", default=None,
                         help="TF Hub URL, SavedModel folder or keras:<Application>[,alpha=..] "
                              "(default: chosen from the data)")
-    parser.add_argument("--n-clusters", type=int, default=10)
+    parser.add_argument("--n-clusters", type=_int_or_auto, default=10,
+                        help="number of clusters K, or 'auto' to estimate it from the "
+                             "eigengap of the k-NN graph (writes n_clusters.png) (default: 10)")
     parser.add_argument("--image-size", type=int, nargs=2, default=None,
                         metavar=("HEIGHT", "WIDTH"),
                         help="backbone input size (default: the backbone's own)")
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="weights of keras: backbones (default: imagenet)")
-    parser.add_argument("--graph-neighbors", type=int, default=10,
-                        help="k of the k-NN graph (spectral clustering); 0 for "
-                             "K-means on the features (default: 10)")
+    parser.add_argument("--graph-neighbors", type=_int_or_auto, default="auto",
+                        help="k of the k-NN graph (spectral clustering); 'auto' chooses it "
+                             "from the data; 0 for K-means on the features (default: auto)")
     parser.add_argument("--head-epochs", type=int, default=15)
     parser.add_argument("--fine-tune", default="auto", choices=["auto", "on", "off"],
                         help="train the backbone with the head: auto = only small "
@@ -57,17 +59,30 @@ def add_parser(subparsers):
     parser.add_argument("--export-clusters", default=None, choices=["symlink", "copy"],
                         help="also write clusters/<k>/ folders of symlinks or copies")
     add_common_arguments(parser, "runs/cluster")
-    parser.set_defaults(run=run)
+    # Feature extraction sizes its batches to the backbone input by default.
+    parser.set_defaults(run=run, batch_size=None)
+
+
+def _int_or_auto(value):
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}")
 
 
 def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
-    if args.n_clusters < 2:
+    if args.n_clusters != "auto" and args.n_clusters < 2:
         raise ValueError(f"Expected --n-clusters >= 2. Received: --n-clusters={args.n_clusters}")
     for name in ("batch_size", "head_epochs"):
-        if getattr(args, name) < (1 if name == "batch_size" else 0):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "batch_size" else 0):
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"Expected valid {flag}. Received: {flag}={getattr(args, name)}")
     if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
@@ -157,7 +172,8 @@ def run(args):
             print(message, flush=True)
 
     data = load_dataset(args.data, label_pattern=args.label_pattern)
-    check_n_clusters(args.n_clusters, len(data))
+    if args.n_clusters != "auto":
+        check_n_clusters(args.n_clusters, len(data))
     if args.export_clusters and not isinstance(data, FileDataset):
         raise ValueError(f"--export-clusters needs a folder of images. Received: --data={args.data}")
     if args.strict:
@@ -214,10 +230,13 @@ def run(args):
     estimator.fit(data, features=features)  # no labels: they only score below
     index = estimator.index_
     labels = None if data.labels is None else data.labels[index]
-    kmeans_labels = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(
+    n_clusters = estimator.n_clusters_
+    kmeans_labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(
         estimator._embed(estimator.features_))
 
-    metrics.update({"n_clusters": args.n_clusters, "n_samples": len(index), "seed": args.seed,
+    metrics.update({"n_clusters": n_clusters, "n_clusters_auto": args.n_clusters == "auto",
+                    "graph_neighbors": estimator.graph_neighbors_,
+                    "n_samples": len(index), "seed": args.seed,
                     "fine_tuned": estimator.fine_tuned_, "acc": None, "nmi": None, "ari": None})
     baseline = {"method": "k-means on raw pixels" if not isinstance(data, FileDataset)
                 else "k-means on the backbone features", "acc": None, "nmi": None, "ari": None}
@@ -235,7 +254,7 @@ def run(args):
         else:
             flat = data.images[index].reshape(len(index), -1)
             baseline.update(clustering_scores(labels, KMeans(
-                args.n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)))
+                n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)))
     metrics["baseline"] = baseline
 
     ids = data.ids
@@ -257,6 +276,15 @@ def run(args):
                              out.path / "clusters.png", order=-estimator.confidences_)
         save_embedding(estimator.features_, estimator.labels_, out.path / "embedding.png",
                        method=args.embedding, seed=args.seed)
+        if estimator.n_clusters_curve_ is not None:
+            from tfunsup.cluster.n_clusters import plot_n_clusters_curve
+
+            plot_n_clusters_curve(estimator.n_clusters_curve_, n_clusters).savefig(
+                out.path / "n_clusters.png", dpi=90)
+            metrics["n_clusters_curve"] = {
+                "n_clusters_range": [int(k) for k in estimator.n_clusters_curve_[
+                    "n_clusters_range"]],
+                "gaps": [float(g) for g in estimator.n_clusters_curve_["gaps"]]}
         if args.export_clusters:
             _export_clusters(data, index, estimator.labels_, out.path / "clusters",
                              args.export_clusters)

@@ -7,11 +7,8 @@ import warnings
 import keras
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
-from sklearn.manifold import spectral_embedding
-from sklearn.neighbors import kneighbors_graph
 from sklearn.svm import LinearSVC
 
 from tfunsup.backbones.defaults import (
@@ -136,11 +133,16 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             None to choose from the data (`choose_default_backbone`: the
             MNIST-5k source model for small grey digit-like images, else
             ImageNet MobileNetV2).
-        n_clusters: int >= 2, number of clusters K.
+        n_clusters: int >= 2, number of clusters K, or `"auto"` to estimate
+            it from the eigengap of the k-NN graph's Laplacian
+            (`tfunsup.cluster.n_clusters`), at most `max_clusters`.
         normalize: L2-normalise features before clustering.
         pca_components: int or None, PCA dimensions before clustering.
-        graph_neighbors: int or None; k of the k-NN graph for spectral
-            clustering, None for K-means on the features.
+        graph_neighbors: int, `"auto"` or None; k of the k-NN graph for
+            spectral clustering (`"auto"`: chosen from the data among
+            3..30 by the agreement of the candidate partitions,
+            `tfunsup.cluster.graph.spectral_clustering`), None for K-means on
+            the features.
         confidence: float in (0, 1]; per cluster, this fraction of items
             nearest the centre are the confident pseudo-labels for the head.
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
@@ -151,8 +153,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             the head trains on cached features).
         learning_rate: Adam learning rate of the head.
         weights: `"imagenet"` or None, for `keras:` backbone specs.
-        batch_size: int >= 1.
+        batch_size: int >= 1, or None to size feature-extraction batches
+            to the backbone input (`tfunsup.data.features.auto_batch_size`;
+            the head trains on batches of 64).
         image_size: `(height, width)` backbone input, None for its own.
+        max_clusters: int, largest K considered by `n_clusters="auto"`.
         jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
         seed: int or None; a fixed seed makes `fit` repeatable on CPU.
         strategy: `tf.distribute.Strategy`; default the current one.
@@ -165,6 +170,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         features_: float32 `(m, feature_dim)` features of the readable items.
         index_: int64 `(m,)` positions of those items in the fit dataset.
         skipped_: tuple of str, ids of unreadable items (not clustered).
+        n_clusters_: int, the K used (estimated when `n_clusters="auto"`).
+        n_clusters_curve_: dict of the eigengap curve (with "auto"), else None.
+        graph_neighbors_: int k of the graph used (None: K-means).
         cluster_labels_: int `(m,)` pseudo-labels of the last round.
         pseudo_label_history_: list of int `(m,)` pseudo-labels per round.
         confident_: bool `(m,)`, the pseudo-labels the head was trained on.
@@ -185,10 +193,10 @@ class TransferClustering(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, backbone=None, n_clusters=10, *, normalize=True, pca_components=None,
-                 graph_neighbors=10, confidence=0.8, head_epochs=15, fine_tune="auto",
+                 graph_neighbors="auto", confidence=0.8, head_epochs=15, fine_tune="auto",
                  self_labeling_rounds=3, learning_rate=3e-4, weights="imagenet",
-                 batch_size=128, image_size=None, jit_compile="auto", seed=None,
-                 strategy=None, verbose=1):
+                 batch_size=None, image_size=None, max_clusters=50, jit_compile="auto",
+                 seed=None, strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
         self.normalize = normalize
@@ -202,16 +210,18 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.weights = weights
         self.batch_size = batch_size
         self.image_size = image_size
+        self.max_clusters = max_clusters
         self.jit_compile = jit_compile
         self.seed = seed
         self.strategy = strategy
         self.verbose = verbose
 
     def _check_params(self, n_samples):
-        check_n_clusters(self.n_clusters, n_samples)
+        if not (isinstance(self.n_clusters, str) and self.n_clusters == "auto"):
+            check_n_clusters(self.n_clusters, n_samples)
         if not 0.0 < self.confidence <= 1.0:
             raise ValueError(f"Expected confidence in (0, 1]. Received: confidence={self.confidence}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1. Received: batch_size={self.batch_size}")
         if self.self_labeling_rounds < 1:
             raise ValueError("Expected self_labeling_rounds >= 1. Received: "
@@ -221,7 +231,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         if self.fine_tune not in (True, False, "auto"):
             raise ValueError("Expected fine_tune True, False or 'auto'. Received: "
                              f"fine_tune={self.fine_tune!r}")
-        if self.graph_neighbors is not None and not 1 <= self.graph_neighbors < n_samples:
+        if self.graph_neighbors not in (None, "auto") and (
+                isinstance(self.graph_neighbors, str)
+                or not 1 <= self.graph_neighbors < n_samples):
             raise ValueError(
                 f"Expected 1 <= graph_neighbors < number of samples ({n_samples}). "
                 f"Received: graph_neighbors={self.graph_neighbors}")
@@ -271,14 +283,10 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.skipped_ = tuple(features.skipped)
         self.feature_key_ = features.key
         n = len(self.features_)
-        check_n_clusters(self.n_clusters, n)
+        self._check_params(n)
         embedded = self._embed(self.features_, fit=True)
-        cluster_space = self._cluster_space(embedded)
-        self.kmeans_ = KMeans(self.n_clusters, n_init=10, random_state=self.seed).fit(cluster_space)
-        self.cluster_labels_ = self.kmeans_.labels_.astype(np.int64)
-        distances = self.kmeans_.transform(cluster_space)
-        own = distances[np.arange(n), self.cluster_labels_]
-        self.confident_ = self._confident(own)
+        self._cluster(embedded)
+        self.confident_ = self._confident(self.distances_[np.arange(n), self.cluster_labels_])
         self.pseudo_label_history_ = [self.cluster_labels_]
         self.svm_ = LinearSVC(random_state=self.seed).fit(embedded, self.cluster_labels_)
         self.head_, self.classifier_, self.tuned_backbone_ = None, None, None
@@ -291,8 +299,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             self.confidences_ = probabilities.max(axis=1)
         else:
             self.labels_ = self.cluster_labels_
-            # Student-t soft assignment to the K-means centres (DEC's q).
-            kernel = 1.0 / (1.0 + distances ** 2)
+            # Student-t soft assignment to the cluster centres (DEC's q).
+            kernel = 1.0 / (1.0 + self.distances_ ** 2)
             self.confidences_ = (kernel / kernel.sum(axis=1, keepdims=True)).max(axis=1)
         return self
 
@@ -313,18 +321,51 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             x = self.pca_.transform(x)
         return x.astype(np.float32)
 
-    def _cluster_space(self, embedded):
-        if self.graph_neighbors is None:
-            return embedded
-        graph = kneighbors_graph(embedded, self.graph_neighbors, include_self=True)
-        affinity = 0.5 * (graph + graph.T)
-        return spectral_embedding(affinity, n_components=self.n_clusters,
-                                  random_state=self.seed, drop_first=False)
+    def _cluster(self, embedded):
+        """K-means on the features, or spectral clustering on their k-NN
+        graph (k and, with `n_clusters="auto"`, K chosen from the data).
+        Sets `n_clusters_`, `graph_neighbors_`, `n_clusters_curve_`,
+        `cluster_labels_` and `distances_` (to each cluster centre in the
+        clustering space)."""
+        from tfunsup.cluster.graph import kmeans_labels, spectral_clustering
+        from tfunsup.cluster.n_clusters import eigengap_n_clusters
+
+        n = len(embedded)
+        auto_k = isinstance(self.n_clusters, str)
+        self.n_clusters_curve_ = None
+        max_clusters = min(self.max_clusters, n - 2)
+        if self.graph_neighbors is None and not auto_k:
+            space, labels = embedded, kmeans_labels(embedded, self.n_clusters, seed=self.seed)
+            self.graph_neighbors_ = None
+        else:
+            result = spectral_clustering(embedded, self.n_clusters,
+                                         n_neighbors=self.graph_neighbors or "auto",
+                                         max_clusters=max_clusters, normalize=False,
+                                         seed=self.seed)
+            self.graph_neighbors_ = result.n_neighbors
+            if auto_k:
+                _, self.n_clusters_curve_ = eigengap_n_clusters(result.eigenvalues,
+                                                                max_clusters=max_clusters)
+                self.n_clusters_curve_.update(n_neighbors=result.n_neighbors)
+            space, labels = result.embedding, result.labels
+            if self.graph_neighbors is None:  # K estimated on the graph, K-means on features
+                self.graph_neighbors_ = None
+                space = embedded
+                labels = kmeans_labels(embedded, result.n_clusters, seed=self.seed)
+        self.n_clusters_ = int(result.n_clusters) if auto_k else int(self.n_clusters)
+        space = np.asarray(space, np.float32)
+        centres = np.stack([space[labels == k].mean(axis=0) if np.any(labels == k)
+                            else np.full(space.shape[1], 1e6, np.float32)
+                            for k in range(self.n_clusters_)])
+        squared = ((space ** 2).sum(1, keepdims=True) - 2.0 * space @ centres.T
+                   + (centres ** 2).sum(1)[None, :])
+        self.distances_ = np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+        self.cluster_labels_ = np.asarray(labels, np.int64)
 
     def _confident(self, distances):
         confident = np.zeros(len(distances), bool)
         labels = self.cluster_labels_
-        for k in range(self.n_clusters):
+        for k in range(self.n_clusters_):
             members = np.flatnonzero(labels == k)
             if members.size:
                 cut = np.quantile(distances[members], self.confidence)
@@ -339,9 +380,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         labels = self.cluster_labels_[self.confident_]
         prototypes = np.stack([features[labels == k].mean(axis=0)
                                if np.any(labels == k) else np.zeros(features.shape[1])
-                               for k in range(self.n_clusters)])
+                               for k in range(self.n_clusters_)])
         return [PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
-                np.zeros(self.n_clusters, np.float32)]
+                np.zeros(self.n_clusters_, np.float32)]
 
     def _build_models(self):
         """`(trainer, head, classifier)`. The head maps features to
@@ -351,7 +392,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         copy of the backbone -> head."""
         spec = self.image_spec_
         normalize = keras.layers.UnitNormalization(name="l2_normalize")
-        dense = keras.layers.Dense(self.n_clusters, activation="softmax",
+        dense = keras.layers.Dense(self.n_clusters_, activation="softmax",
                                    name="pseudo_label_head")
         feature_input = keras.Input(shape=(self.features_.shape[1],), name="features")
         head = keras.Model(feature_input, dense(normalize(feature_input)), name="head")
@@ -414,12 +455,12 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                 chosen = rng.permutation(chosen)
                 labels = pseudo_labels[chosen]
                 items = dataset.subset(self.index_[chosen])
-                train = image_pipeline(items, self.image_spec_, min(self.batch_size, 64),
+                train = image_pipeline(items, self.image_spec_, min(self.batch_size or 64, 64),
                                        ignore_errors=False)
                 train = train.map(lambda x, i: (x, _gather(labels, i)))
             else:
                 train = make_dataset(self.features_[chosen], labels=pseudo_labels[chosen],
-                                     batch_size=min(self.batch_size, 64), shuffle=True,
+                                     batch_size=min(self.batch_size or 64, 64), shuffle=True,
                                      seed=self.seed, autotune=False)
             trainer.fit(train, epochs=int(round_epochs), shuffle=False,
                         verbose=2 if self.verbose else 0)
@@ -482,7 +523,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         if self.head_ is None:
             raise RuntimeError("No Keras head: fit with head_epochs > 0.")
         features, index, n = self._features_of(X, self.tuned_backbone_ or self.backbone_)
-        out = np.full((n, self.n_clusters), np.nan, np.float32)
+        out = np.full((n, self.n_clusters_), np.nan, np.float32)
         out[index] = self._probabilities_from_features(features)
         return out
 

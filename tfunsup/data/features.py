@@ -21,6 +21,9 @@ from tfunsup.data.datasets import FileDataset
 from tfunsup.data.pipeline import decode_image, image_pipeline
 
 FEATURES_FILENAME = "features.npz"
+# `batch_size=None` sizes batches to about this many input pixels (32 images
+# at 224x224): the backbone's activations, not the images, set peak memory.
+PIXELS_PER_BATCH = 32 * 224 * 224
 
 
 class FeatureCacheMismatchError(ValueError):
@@ -99,7 +102,13 @@ def find_unreadable(dataset, batch_size=256):
     return [str(i) for i in dataset.ids[~seen]]
 
 
-def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_size=128,
+def auto_batch_size(spec, maximum=256):
+    """Images per batch holding about `PIXELS_PER_BATCH` input pixels."""
+    pixels = (spec.height or 224) * (spec.width or 224)
+    return int(max(1, min(maximum, PIXELS_PER_BATCH // pixels)))
+
+
+def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_size=None,
                      num_shards=1, shard_index=0, verbose=0):
     """Runs a frozen backbone over a dataset, streaming, skipping bad files.
 
@@ -109,7 +118,9 @@ def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_
         dataset: `FileDataset` or `ArrayDataset`.
         spec: `ImageSpec` of the input; default `backbone.image_spec`.
         backbone_name: str for the cache key; default `backbone.spec_name`.
-        batch_size: int >= 1.
+        batch_size: int >= 1, or None for `auto_batch_size(spec)` (32 at
+            224x224: larger batches are no faster on a CPU and their
+            activations dominate peak memory).
         num_shards, shard_index: extract only this worker's share (see
             `image_pipeline`); merge the shards with `merge_features`.
         verbose: 0 silent, 1 a progress bar.
@@ -121,6 +132,7 @@ def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_
         ValueError: no item of the dataset (or of the shard) is readable.
     """
     spec = spec or backbone.image_spec
+    batch_size = batch_size or auto_batch_size(spec)
     backbone_name = backbone_name or getattr(backbone, "spec_name", backbone.name)
     key = dict(feature_key(dataset, backbone_name, spec), num_shards=num_shards,
                shard_index=shard_index)
