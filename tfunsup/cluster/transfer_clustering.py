@@ -33,25 +33,32 @@ PROTOTYPE_SCALE = 10.0
 FINE_TUNE_MAX_PARAMS = 1_000_000
 
 
-def balanced_assignment(log_probabilities, n_iter=50):
-    """Equal-size soft assignment by Sinkhorn-Knopp (Asano et al. 2020, SeLa).
+def balanced_assignment(log_probabilities, n_iter=50, prior=None):
+    """Size-constrained soft assignment by Sinkhorn-Knopp (Asano et al. 2020, SeLa).
 
     Finds Q closest to the given probabilities with every row summing to 1
-    and every cluster (column) receiving n / K items.
+    and cluster (column) k receiving `n * prior[k]` items; SeLa's equal
+    sizes (`prior=None`, n / K each) force balanced clusters, so
+    `TransferClustering` passes the sizes its clustering stage found
+    (`tfunsup.cluster.refinement.estimate_prior`), which keeps a small
+    cluster small on long-tailed data.
 
     Args:
         log_probabilities: float `(n, K)` log class probabilities.
         n_iter: Sinkhorn iterations.
+        prior: float `(K,)` positive cluster shares, or None for uniform.
 
     Returns:
-        float `(n, K)`, rows sum to 1, columns sum to n / K.
+        float `(n, K)`, rows sum to 1, columns sum to `n * prior`.
     """
     from scipy.special import logsumexp
 
     q = np.asarray(log_probabilities, np.float64).copy()
     n, k = q.shape
+    shares = np.full(k, 1.0 / k) if prior is None else np.asarray(prior, np.float64)
+    target = np.log(n * shares / shares.sum())[np.newaxis, :]
     for _ in range(n_iter):
-        q -= logsumexp(q, axis=0, keepdims=True) - np.log(n / k)
+        q -= logsumexp(q, axis=0, keepdims=True) - target
         q -= logsumexp(q, axis=1, keepdims=True)
     return np.exp(q)
 
@@ -148,6 +155,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
         self_labeling_rounds: int >= 1; rounds of head training, each after
             the first on balanced pseudo-labels from the head's predictions.
+        refinement: bool; with a frozen backbone, train the head on the
+            cached features with SCAN's neighbour-consistency objective and
+            a KL term to the cluster sizes the clustering found
+            (`tfunsup.cluster.refinement.refine_clusters`, `head_epochs`
+            epochs) instead of self-labeling rounds.
         fine_tune: True, False or `"auto"` (fine-tune backbones of at most
             `FINE_TUNE_MAX_PARAMS` parameters; larger ones stay frozen and
             the head trains on cached features).
@@ -194,7 +206,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
 
     def __init__(self, backbone=None, n_clusters=10, *, normalize=True, pca_components=None,
                  graph_neighbors="auto", confidence=0.8, head_epochs=15, fine_tune="auto",
-                 self_labeling_rounds=3, learning_rate=3e-4, weights="imagenet",
+                 self_labeling_rounds=3, refinement=True, learning_rate=3e-4, weights="imagenet",
                  batch_size=None, image_size=None, max_clusters=50, jit_compile="auto",
                  seed=None, strategy=None, verbose=1):
         self.backbone = backbone
@@ -206,6 +218,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.head_epochs = head_epochs
         self.fine_tune = fine_tune
         self.self_labeling_rounds = self_labeling_rounds
+        self.refinement = refinement
         self.learning_rate = learning_rate
         self.weights = weights
         self.batch_size = batch_size
@@ -333,6 +346,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         n = len(embedded)
         auto_k = isinstance(self.n_clusters, str)
         self.n_clusters_curve_ = None
+        self.neighbors_ = None
         max_clusters = min(self.max_clusters, n - 2)
         if self.graph_neighbors is None and not auto_k:
             space, labels = embedded, kmeans_labels(embedded, self.n_clusters, seed=self.seed)
@@ -343,6 +357,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                                          max_clusters=max_clusters, normalize=False,
                                          seed=self.seed)
             self.graph_neighbors_ = result.n_neighbors
+            self.neighbors_ = result.neighbors
             if auto_k:
                 _, self.n_clusters_curve_ = eigengap_n_clusters(result.eigenvalues,
                                                                 max_clusters=max_clusters)
@@ -417,15 +432,44 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             trainer = keras.Model(
                 spec_images, head(backbone(augment(spec_images), training=False)),
                 name="trainer")
+        return trainer, head, self._classifier(head, backbone), backbone
+
+    def _classifier(self, head, backbone):
+        """images at any size -> spec -> backbone -> head (for export)."""
+        spec = self.image_spec_
         to_spec = ToImageSpec(spec.height, spec.width, spec.channels, spec.content_fraction,
                               crop_to_aspect_ratio=spec.crop_to_aspect_ratio,
                               name="to_image_spec")
         images = keras.Input(shape=(None, None, self.n_channels_), name="images")
-        classifier = keras.Model(images, head(backbone(to_spec(images), training=False)),
-                                 name="transfer_clustering_classifier")
-        return trainer, head, classifier, backbone
+        return keras.Model(images, head(backbone(to_spec(images), training=False)),
+                           name="transfer_clustering_classifier")
+
+    def _refine(self):
+        """SCAN-style refinement head on the cached features (neighbour
+        consistency + KL to the cluster sizes found), h-clusteralg's
+        `refine_clusters`."""
+        from tfunsup.cluster.refinement import refine_clusters
+
+        neighbors = self.neighbors_
+        n_neighbors = 20 if neighbors is None else min(20, neighbors.shape[1])
+        if neighbors is None:
+            n_neighbors = min(n_neighbors, len(self.features_) - 1)
+        result = refine_clusters(self.features_, self.cluster_labels_,
+                                 n_clusters=self.n_clusters_, neighbors=neighbors,
+                                 n_neighbors=n_neighbors, prior=self.prior_,
+                                 epochs=self.head_epochs, jit_compile=self.jit_compile,
+                                 seed=self.seed, verbose=2 if self.verbose else 0)
+        self.head_ = result.model
+        self.classifier_ = self._classifier(self.head_, self.backbone_)
+        self.pseudo_label_history_.append(result.labels)
 
     def _train_head(self, dataset, strategy):
+        from tfunsup.cluster.refinement import estimate_prior
+
+        self.prior_ = estimate_prior(self.cluster_labels_, self.n_clusters_)
+        if self.refinement and not self.fine_tuned_:
+            self._refine()
+            return
         with strategy.scope():
             trainer, self.head_, self.classifier_, backbone = self._build_models()
             trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
@@ -440,7 +484,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         for round_, round_epochs in enumerate(epochs):
             if round_ > 0:
                 probabilities = self._probabilities_from_features(self._head_features(dataset))
-                balanced = balanced_assignment(np.log(np.maximum(probabilities, 1e-12)))
+                balanced = balanced_assignment(np.log(np.maximum(probabilities, 1e-12)),
+                                               prior=self.prior_)
                 pseudo_labels = balanced.argmax(axis=1)
                 confidence = balanced[np.arange(len(pseudo_labels)), pseudo_labels]
                 self.cluster_labels_ = pseudo_labels
