@@ -31,6 +31,9 @@ PROTOTYPE_SCALE = 10.0
 # Backbones up to this many parameters are fine-tuned by default
 # (`fine_tune="auto"`); larger ones train only the head on cached features.
 FINE_TUNE_MAX_PARAMS = 1_000_000
+# Self-labeling applies the equal-size prior only if it relabels at most this
+# share of the items (a merged cluster being split), else the estimated sizes.
+UNIFORM_PRIOR_TOLERANCE = 0.2
 
 
 def balanced_assignment(log_probabilities, n_iter=50, prior=None):
@@ -119,21 +122,24 @@ class TransferClustering(ClusterMixin, BaseEstimator):
        ones skipped and listed in `skipped_`); precomputed features can be
        passed instead;
     2. optional L2 normalisation and PCA;
-    3. K-means (scikit-learn) into `n_clusters` pseudo-labels — on the
-       features, or (`graph_neighbors` set) on the spectral embedding of
-       their k-nearest-neighbour graph, i.e. spectral clustering (Ng, Jordan,
-       Weiss 2002), which follows curved clusters that K-means on the raw
-       features splits;
+    3. pseudo-labels: spectral clustering (Ng, Jordan, Weiss 2002) of the
+       features' k-nearest-neighbour graph, with k chosen from the data
+       (`graph_neighbors="auto"`) and K given or estimated from the
+       eigengap (`n_clusters="auto"`), both from `tfunsup.cluster.graph`;
+       or K-means on the features (`graph_neighbors=None`);
     4. a linear SVM on the features and pseudo-labels (seed 001), and a
        Keras softmax head started from the cluster centroids (weight
-       imprinting) and trained on the confident pseudo-labels (those nearest
-       their cluster centre). The head trains on the cached features; only a
-       small backbone (or `fine_tune=True`) is fine-tuned with it, with the
-       Keras recipe (low learning rate, batch norm in inference mode). In
-       `self_labeling_rounds` rounds the pseudo-labels are re-estimated from
-       the head's predictions under an equal-cluster-size constraint
-       (Sinkhorn-Knopp, as in SeLa). Backbone and head export together as
-       one SavedModel that takes images.
+       imprinting). With a frozen backbone the head trains on the cached
+       features with SCAN's neighbour-consistency objective and a KL term
+       to the cluster sizes found (`tfunsup.cluster.refinement`), so the
+       backbone never re-runs per epoch and long-tailed clusters keep
+       their sizes. A small backbone (or `fine_tune=True`) is fine-tuned
+       with the head instead, with the Keras recipe (low learning rate,
+       batch norm in inference mode), in `self_labeling_rounds` rounds
+       whose pseudo-labels are re-estimated by Sinkhorn-Knopp under the
+       same size prior (SeLa with estimated instead of equal sizes).
+       Backbone and head export together as one SavedModel that takes
+       images.
 
     Args:
         backbone: backbone spec for `tfunsup.backbones.load_backbone`, or
@@ -484,8 +490,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         for round_, round_epochs in enumerate(epochs):
             if round_ > 0:
                 probabilities = self._probabilities_from_features(self._head_features(dataset))
-                balanced = balanced_assignment(np.log(np.maximum(probabilities, 1e-12)),
-                                               prior=self.prior_)
+                balanced = self._size_constrained(probabilities)
                 pseudo_labels = balanced.argmax(axis=1)
                 confidence = balanced[np.arange(len(pseudo_labels)), pseudo_labels]
                 self.cluster_labels_ = pseudo_labels
@@ -509,6 +514,22 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                                      seed=self.seed, autotune=False)
             trainer.fit(train, epochs=int(round_epochs), shuffle=False,
                         verbose=2 if self.verbose else 0)
+
+    def _size_constrained(self, probabilities):
+        """Sinkhorn pseudo-labels under a cluster-size prior that fits.
+
+        Equal sizes (SeLa) split clusters that the clustering merged, but
+        force balance on long-tailed data. The equal-size prior is applied
+        only when it fits: when it relabels at most `UNIFORM_PRIOR_TOLERANCE`
+        of the items the head assigns; otherwise the sizes the clustering
+        found are kept (`prior_` estimated)."""
+        log_p = np.log(np.maximum(probabilities, 1e-12))
+        uniform = balanced_assignment(log_p)
+        moved = float(np.mean(uniform.argmax(axis=1) != probabilities.argmax(axis=1)))
+        self.size_prior_ = "uniform" if moved <= UNIFORM_PRIOR_TOLERANCE else "estimated"
+        if self.size_prior_ == "uniform":
+            return uniform
+        return balanced_assignment(log_p, prior=self.prior_)
 
     def _head_features(self, dataset):
         """Features the head sees for the fit items: cached, or re-extracted

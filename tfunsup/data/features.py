@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,17 @@ FEATURES_FILENAME = "features.npz"
 # `batch_size=None` sizes batches to about this many input pixels (32 images
 # at 224x224): the backbone's activations, not the images, set peak memory.
 PIXELS_PER_BATCH = 32 * 224 * 224
+
+
+_FORWARD = weakref.WeakKeyDictionary()  # backbone -> its compiled forward pass
+
+
+def _forward(backbone):
+    """One `tf.function` per backbone (no retracing across calls)."""
+    if backbone not in _FORWARD:
+        _FORWARD[backbone] = tf.function(lambda x: backbone(x, training=False),
+                                         reduce_retracing=True)
+    return _FORWARD[backbone]
 
 
 class FeatureCacheMismatchError(ValueError):
@@ -136,7 +148,7 @@ def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_
     backbone_name = backbone_name or getattr(backbone, "spec_name", backbone.name)
     key = dict(feature_key(dataset, backbone_name, spec), num_shards=num_shards,
                shard_index=shard_index)
-    forward = tf.function(lambda x: backbone(x, training=False), reduce_retracing=True)
+    forward = _forward(backbone)
     pipeline = image_pipeline(dataset, spec, batch_size, num_shards=num_shards,
                               shard_index=shard_index)
     expected = len(range(shard_index, len(dataset), num_shards))
