@@ -149,9 +149,10 @@ def _thumbnail_loader(data, index_of_row, size=96):
 
 def _export_clusters(data, index, labels, folder, mode):
     """clusters/<k>/<path with '/' as '__'>: a symlink or copy per file."""
+    ids = data.ids
     for position, cluster in zip(index, labels):
         source = Path(data.files[position]).absolute()
-        target = folder / str(int(cluster)) / data.ids[position].replace("/", "__")
+        target = folder / str(int(cluster)) / ids[position].replace("/", "__")
         target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "symlink":
             os.symlink(source, target)

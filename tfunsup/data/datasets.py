@@ -142,9 +142,9 @@ class FileDataset(ImageDataset):
     def __len__(self):
         return len(self.files)
 
-    @property
+    @functools.cached_property
     def ids(self):
-        """Paths relative to `root`, POSIX style."""
+        """Paths relative to `root`, POSIX style (str array `(n,)`)."""
         root = str(self.root)
         return np.array([Path(os.path.relpath(f, root)).as_posix() for f in self.files])
 
