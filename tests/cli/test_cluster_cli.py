@@ -18,17 +18,19 @@ def default_run(saved_models_dir, tmp_path_factory):
 @pytest.mark.large
 def test_default_run_writes_all_outputs(default_run):
     assert sorted(p.name for p in default_run.iterdir()) == [
-        "assignments.csv", "classifier", "clusters.png", "embedding.png", "metrics.json"]
+        "assignments.csv", "classifier", "clusters.png", "embedding.png", "features.npz",
+        "metrics.json"]
     metrics = json.loads((default_run / "metrics.json").read_text())
-    for key in ("dataset", "backbone", "n_clusters", "n_samples", "acc", "nmi", "ari",
-                "baseline", "seconds"):
+    for key in ("dataset", "backbone", "backbone_choice", "n_clusters", "n_samples", "acc",
+                "nmi", "ari", "baseline", "seconds", "skipped_files"):
         assert key in metrics
     assert metrics["dataset"] == "digits" and metrics["n_samples"] == 1797
+    assert "mnist5k_source" in metrics["backbone"] and metrics["skipped_files"] == []
     assert metrics["acc"] >= 0.88
     assert metrics["acc"] >= metrics["baseline"]["acc"] + 0.08
     assert set(metrics["baseline"]) == {"method", "acc", "nmi", "ari"}
     rows = (default_run / "assignments.csv").read_text().splitlines()
-    assert rows[0] == "index,cluster,label" and len(rows) == 1798
+    assert rows[0] == "index,cluster,confidence,label" and len(rows) == 1798
 
 
 @pytest.mark.large
@@ -55,17 +57,92 @@ def test_bad_input_one_line_error_no_output(argv, message, tmp_path, one_line_er
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_empty_folder_and_corrupt_image(tmp_path, one_line_error):
+def test_empty_folder_and_folder_without_a_readable_image(tmp_path, one_line_error):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["cluster", "--data", str(empty), "--out", str(tmp_path / "o1")]) == 2
     assert "No images found" in one_line_error()
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "x.png").write_bytes(b"garbage")
-    assert main(["cluster", "--data", str(broken), "--out", str(tmp_path / "o2")]) == 2
+    for name in ("x.png", "y.jpg", "z.png"):
+        (broken / name).write_bytes(b"garbage")
+    assert main(["cluster", "--data", str(broken), "--n-clusters", "2",
+                 "--out", str(tmp_path / "o2")]) == 2
     assert "x.png" in one_line_error()
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
+def _photo_folder(root, corrupt=False):
+    """Two sub-folders of small RGB photos of mixed sizes (+ a corrupt file)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label, tint in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / label).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 40, (30 + i, 40, 3)) + np.array(tint)
+            Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(root / label / f"{i}.jpg")
+    if corrupt:
+        (root / "blue" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny_backbone(tmp_path_factory):
+    """A small SavedModel feature extractor (16x16 RGB -> 8 features)."""
+    import keras
+
+    images = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, kernel_initializer=keras.initializers.GlorotUniform(0))(images)
+    model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(x))
+    path = tmp_path_factory.mktemp("backbone") / "tiny"
+    model.export(str(path), verbose=False)
+    return path
+
+
+def test_folder_run_lists_paths_skips_a_corrupt_file_and_reuses_features(tmp_path,
+                                                                        tiny_backbone):
+    data = _photo_folder(tmp_path / "photos", corrupt=True)
+    out = tmp_path / "run"
+    argv = ["cluster", "--data", str(data), "--backbone", str(tiny_backbone), "--n-clusters",
+            "2", "--head-epochs", "2", "--graph-neighbors", "0", "--out", str(out), "--quiet",
+            "--export-clusters", "symlink"]
+    with pytest.warns(UserWarning, match="broken.jpg"):
+        assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["skipped_files"] == ["blue/broken.jpg"]
+    assert metrics["n_files"] == 17 and metrics["n_samples"] == 16
+    assert metrics["features"] == "extracted" and metrics["acc"] == 1.0
+    rows = (out / "assignments.csv").read_text().splitlines()
+    assert rows[0] == "path,cluster,confidence,label" and len(rows) == 17
+    assert rows[1].startswith("blue/0.jpg,") and rows[1].endswith(",blue")
+    links = sorted((out / "clusters").glob("*/*"))
+    assert len(links) == 16 and all(p.is_symlink() and p.resolve().is_file() for p in links)
+    # A second run into the same folder with K estimated reuses the features
+    # and writes the eigengap curve.
+    argv[argv.index("--n-clusters") + 1] = "auto"
+    assert main(argv[:-2] + ["--head-epochs", "1", "--overwrite"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["features"] == "reused" and metrics["skipped_files"] == ["blue/broken.jpg"]
+    assert metrics["n_clusters_auto"] and 2 <= metrics["n_clusters"] <= 14
+    assert (out / "n_clusters.png").stat().st_size > 0
+
+
+def test_strict_fails_before_any_work(tmp_path, tiny_backbone, one_line_error):
+    data = _photo_folder(tmp_path / "photos", corrupt=True)
+    out = tmp_path / "run"
+    assert main(["cluster", "--data", str(data), "--backbone", str(tiny_backbone),
+                 "--n-clusters", "2", "--strict", "--out", str(out)]) == 2
+    assert "blue/broken.jpg" in one_line_error()
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+def test_photos_into_the_digit_model_warn_naming_both(tmp_path, source_model_path):
+    data = _photo_folder(tmp_path / "photos")
+    with pytest.warns(UserWarning, match=r"mnist5k_source.*expects 28x28 grey.*RGB colour"):
+        assert main(["cluster", "--data", str(data), "--backbone", str(source_model_path),
+                     "--n-clusters", "2", "--head-epochs", "0", "--out",
+                     str(tmp_path / "run"), "--quiet"]) == 0
 
 
 def test_nan_npz(tmp_path, one_line_error):

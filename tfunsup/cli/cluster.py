@@ -2,7 +2,10 @@
 turn the clusters into a classifier."""
 
 import csv
+import os
+import shutil
 import time
+from pathlib import Path
 
 from tfunsup.cli.common import add_common_arguments, print_table, write_json
 
@@ -13,124 +16,290 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "cluster", help="cluster unlabeled images with a transferred backbone",
         description="Cluster unlabeled images in a pretrained backbone's feature space "
-                    "and train a classifier on the clusters. Default: the MNIST-5k "
-                    "source SavedModel (trained when absent) on scikit-learn's digits.")
+                    "and train a classifier on the clusters. The backbone is chosen from "
+                    "the data unless given: the MNIST-5k source model for small grey "
+                    "digit-like images, ImageNet MobileNetV2 for photos.")
     parser.add_argument("--data", default=DEFAULT_DATA,
                         help="dataset name, image folder or .npz (default: digits)")
     parser.add_argument("--backbone", default=None,
-                        help="TF Hub URL, SavedModel folder or keras:<Application> "
-                             "(default: saved_models/mnist5k_source)")
-    parser.add_argument("--n-clusters", type=int, default=10)
+                        help="TF Hub URL, SavedModel folder or keras:<Application>[,alpha=..] "
+                             "(default: chosen from the data)")
+    parser.add_argument("--n-clusters", type=_int_or_auto, default=10,
+                        help="number of clusters K, or 'auto' to estimate it from the "
+                             "eigengap of the k-NN graph (writes n_clusters.png) (default: 10)")
     parser.add_argument("--image-size", type=int, nargs=2, default=None,
                         metavar=("HEIGHT", "WIDTH"),
                         help="backbone input size (default: the backbone's own)")
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="weights of keras: backbones (default: imagenet)")
-    parser.add_argument("--graph-neighbors", type=int, default=10,
-                        help="k of the k-NN graph (spectral clustering); 0 for "
-                             "K-means on the features (default: 10)")
+    parser.add_argument("--graph-neighbors", type=_int_or_auto, default="auto",
+                        help="k of the k-NN graph (spectral clustering); 'auto' chooses it "
+                             "from the data; 0 for K-means on the features (default: auto)")
     parser.add_argument("--head-epochs", type=int, default=15)
+    parser.add_argument("--fine-tune", default="auto", choices=["auto", "on", "off"],
+                        help="train the backbone with the head: auto = only small "
+                             "backbones (<= 1M parameters); large ones train the head "
+                             "on cached features (default: auto)")
     parser.add_argument("--no-fine-tune", action="store_true",
-                        help="keep the backbone frozen while training the head")
+                        help="same as --fine-tune off")
     parser.add_argument("--embedding", default="pca", choices=["pca", "tsne"])
+    parser.add_argument("--label-pattern", default=None,
+                        help="regular expression with one group giving each file's label "
+                             r"from its path, for scoring only (COIL-20: 'obj(\d+)__')")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail before any work if a file cannot be decoded "
+                             "(default: skip and list it in metrics.json)")
+    parser.add_argument("--features", nargs="+", default=None, metavar="NPZ",
+                        help="reuse features.npz from an earlier run, or merge the "
+                             "per-shard files of a split extraction")
+    parser.add_argument("--num-shards", type=int, default=1,
+                        help="split feature extraction across N workers; with N > 1 "
+                             "this run only extracts shard --shard-index into --out")
+    parser.add_argument("--shard-index", type=int, default=0)
+    parser.add_argument("--export-clusters", default=None, choices=["symlink", "copy"],
+                        help="also write clusters/<k>/ folders of symlinks or copies")
     add_common_arguments(parser, "runs/cluster")
-    parser.set_defaults(run=run)
+    # Feature extraction sizes its batches to the backbone input by default.
+    parser.set_defaults(run=run, batch_size=None)
+
+
+def _int_or_auto(value):
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}")
 
 
 def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
-    if args.n_clusters < 2:
+    if args.n_clusters != "auto" and args.n_clusters < 2:
         raise ValueError(f"Expected --n-clusters >= 2. Received: --n-clusters={args.n_clusters}")
     for name in ("batch_size", "head_epochs"):
-        if getattr(args, name) < (1 if name == "batch_size" else 0):
+        value = getattr(args, name)
+        if value is not None and value < (1 if name == "batch_size" else 0):
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"Expected valid {flag}. Received: {flag}={getattr(args, name)}")
+    if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
+        raise ValueError(
+            "Expected --num-shards >= 1 and 0 <= --shard-index < --num-shards. Received: "
+            f"--num-shards={args.num_shards}, --shard-index={args.shard_index}")
+    if args.num_shards > 1 and args.features:
+        raise ValueError("--num-shards extracts features; it cannot be combined with --features.")
+    for path in args.features or ():
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"--features file '{path}' does not exist.")
 
 
-def _resolve_backbone(args):
-    """The backbone spec: `--backbone`, else the MNIST-5k source model."""
-    if args.backbone is not None:
-        return args.backbone
-    from tfunsup.source.source_model import default_source_model_path, ensure_source_model
+def _features(args, data, backbone, say):
+    """The dataset's features: merged from --features, reused from --out, or
+    extracted (this worker's shard only with --num-shards)."""
+    from tfunsup.data import (
+        FEATURES_FILENAME,
+        FeatureCacheMismatchError,
+        extract_features,
+        feature_key,
+        load_features,
+        merge_features,
+    )
 
-    path = default_source_model_path()
-    if not (path / "saved_model.pb").is_file():
-        print(f"Training the MNIST-5k source model (absent at {path}) ...", flush=True)
-    return str(ensure_source_model(path, verbose=0 if args.quiet else 2))
+    key = feature_key(data, backbone.spec_name, backbone.image_spec)
+    if args.features:
+        say(f"Reading features from {', '.join(args.features)} ...")
+        return merge_features([load_features(p) for p in args.features], key), "loaded"
+    previous = Path(args.out) / FEATURES_FILENAME
+    if args.overwrite and previous.is_file() and args.num_shards == 1:
+        try:
+            result = merge_features([load_features(previous)], key)
+            say(f"Reusing the features in {previous} (same data, backbone and input).")
+            return result, "reused"
+        except (FeatureCacheMismatchError, ValueError):
+            pass
+    start = time.perf_counter()
+    result = extract_features(backbone, data, batch_size=args.batch_size,
+                              num_shards=args.num_shards, shard_index=args.shard_index,
+                              verbose=0 if args.quiet else 1)
+    say(f"Features of {len(result.index)} images in {time.perf_counter() - start:.1f} s.")
+    return result, "extracted"
+
+
+def _thumbnail_loader(data, index_of_row, size=96):
+    """`load(rows)` decoding only the requested items, for the montage."""
+    from tfunsup.data import ArrayDataset, ImageSpec, image_pipeline
+
+    def load(rows):
+        import numpy as np
+
+        if isinstance(data, ArrayDataset):
+            return data.images[index_of_row[rows]]
+        subset = data.subset(index_of_row[rows])
+        spec = ImageSpec(size, size, 3, crop_to_aspect_ratio=True)
+        out = np.zeros((len(rows), size, size, 3), np.float32)
+        for images, positions in image_pipeline(subset, spec, batch_size=64):
+            out[positions.numpy()] = images.numpy()
+        return out
+
+    return load
+
+
+def _export_clusters(data, index, labels, folder, mode):
+    """clusters/<k>/<path with '/' as '__'>: a symlink or copy per file."""
+    ids = data.ids
+    for position, cluster in zip(index, labels):
+        source = Path(data.files[position]).absolute()
+        target = folder / str(int(cluster)) / ids[position].replace("/", "__")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if mode == "symlink":
+            os.symlink(source, target)
+        else:
+            shutil.copy2(source, target)
 
 
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
-    from tfunsup.backbones import load_backbone  # noqa: F401  (fails early on a bad install)
-    from tfunsup.data import check_n_clusters, load_dataset
+    from tfunsup.backbones import load_backbone
+    from tfunsup.backbones.defaults import domain_mismatch
+    from tfunsup.cluster import resolve_backbone
+    from tfunsup.data import FileDataset, check_n_clusters, find_unreadable, load_dataset
 
-    data = load_dataset(args.data)
-    check_n_clusters(args.n_clusters, len(data))
-    spec = _resolve_backbone(args)
+    def say(message):
+        if not args.quiet:
+            print(message, flush=True)
+
+    data = load_dataset(args.data, label_pattern=args.label_pattern)
+    if args.n_clusters != "auto":
+        check_n_clusters(args.n_clusters, len(data))
+    if args.export_clusters and not isinstance(data, FileDataset):
+        raise ValueError(f"--export-clusters needs a folder of images. Received: --data={args.data}")
+    if args.strict:
+        unreadable = find_unreadable(data)
+        if unreadable:
+            shown = ", ".join(unreadable[:5]) + (
+                f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+            raise ValueError(f"--strict: {len(unreadable)} file(s) in '{args.data}' cannot be "
+                             f"decoded: {shown}")
+    summary = data.summary()
+    spec, reason = resolve_backbone(args.backbone, data)
+    weights = None if args.weights == "none" else "imagenet"
+    image_size = tuple(args.image_size) if args.image_size else None
+    backbone = load_backbone(spec, image_size=image_size, weights=weights)
+    say(f"Backbone: {backbone.spec_name} ({reason}).")
+    mismatch = domain_mismatch(backbone.image_spec, summary, backbone.spec_name)
+    if mismatch:
+        import warnings
+
+        warnings.warn(mismatch, stacklevel=1)
+    features, feature_source = _features(args, data, backbone, say)
+
+    import numpy as np
+
+    from tfunsup.data import FEATURES_FILENAME, save_features
+    from tfunsup.utils.run_directory import RunDirectory
+
+    metrics = {"dataset": args.data, "backbone": backbone.spec_name, "backbone_choice": reason,
+               "n_files": len(data), "skipped_files": list(features.skipped),
+               "features": feature_source}
+    if args.num_shards > 1:
+        with RunDirectory(args.out, overwrite=args.overwrite) as out:
+            save_features(out.path / FEATURES_FILENAME, features, data.ids)
+            metrics.update(num_shards=args.num_shards, shard_index=args.shard_index,
+                           n_samples=len(features.index),
+                           seconds=time.perf_counter() - start)
+            write_json(out.path / "metrics.json", metrics)
+        say(f"wrote shard {args.shard_index} of {args.num_shards} to {args.out}/")
+        return 0
+
     from sklearn.cluster import KMeans
 
     from tfunsup.cluster import TransferClustering
     from tfunsup.metrics import clustering_scores
     from tfunsup.utils.plots import save_cluster_montage, save_embedding
-    from tfunsup.utils.run_directory import RunDirectory
 
-    verbose = 0 if args.quiet else 1
+    fine_tune = {"auto": "auto", "on": True, "off": False}[
+        "off" if args.no_fine_tune else args.fine_tune]
     estimator = TransferClustering(
         spec, args.n_clusters, graph_neighbors=args.graph_neighbors or None,
-        head_epochs=args.head_epochs, fine_tune=not args.no_fine_tune,
-        batch_size=args.batch_size,
-        weights=None if args.weights == "none" else "imagenet",
-        image_size=tuple(args.image_size) if args.image_size else None,
-        seed=args.seed, verbose=verbose)
-    if not args.quiet:
-        print(f"Clustering {len(data)} images of '{args.data}' with backbone {spec} ...",
-              flush=True)
-    estimator.fit(data.images)  # no labels: they only score below
-    flat = data.images.reshape(len(data), -1)
-    baseline_labels = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)
+        head_epochs=args.head_epochs, fine_tune=fine_tune, batch_size=args.batch_size,
+        weights=weights, image_size=image_size, seed=args.seed, verbose=0 if args.quiet else 1)
+    say(f"Clustering {len(features.index)} images of '{args.data}' ...")
+    estimator.fit(data, features=features)  # no labels: they only score below
+    index = estimator.index_
+    labels = None if data.labels is None else data.labels[index]
+    n_clusters = estimator.n_clusters_
+    kmeans_labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(
+        estimator._embed(estimator.features_))
 
-    metrics = {"dataset": args.data, "backbone": str(args.backbone or spec),
-               "n_clusters": args.n_clusters, "n_samples": len(data), "seed": args.seed,
-               "acc": None, "nmi": None, "ari": None}
-    if data.labels is not None:
-        metrics.update(clustering_scores(data.labels, estimator.labels_))
-        first_labels = (estimator.pseudo_label_history_[0]
-                        if estimator.classifier_ is not None else estimator.cluster_labels_)
+    metrics.update({"n_clusters": n_clusters, "n_clusters_auto": args.n_clusters == "auto",
+                    "graph_neighbors": estimator.graph_neighbors_,
+                    "n_samples": len(index), "seed": args.seed,
+                    "fine_tuned": estimator.fine_tuned_, "acc": None, "nmi": None, "ari": None})
+    baseline = {"method": "k-means on raw pixels" if not isinstance(data, FileDataset)
+                else "k-means on the backbone features", "acc": None, "nmi": None, "ari": None}
+    if labels is not None:
+        metrics.update(clustering_scores(labels, estimator.labels_))
         metrics["stages"] = {
-            "clustering": clustering_scores(data.labels, first_labels),
-            "svm": clustering_scores(data.labels, estimator.svm_.predict(
+            "kmeans_features": clustering_scores(labels, kmeans_labels),
+            "clustering": clustering_scores(labels, estimator.pseudo_label_history_[0]),
+            "svm": clustering_scores(labels, estimator.svm_.predict(
                 estimator._embed(estimator.features_))),
-            "head": clustering_scores(data.labels, estimator.labels_),
+            "final": clustering_scores(labels, estimator.labels_),
         }
-        metrics["baseline"] = {"method": "k-means on raw pixels",
-                               **clustering_scores(data.labels, baseline_labels)}
-    else:
-        metrics["baseline"] = {"method": "k-means on raw pixels",
-                               "acc": None, "nmi": None, "ari": None}
+        if isinstance(data, FileDataset):
+            baseline.update(metrics["stages"]["kmeans_features"])
+        else:
+            flat = data.images[index].reshape(len(index), -1)
+            baseline.update(clustering_scores(labels, KMeans(
+                n_clusters, n_init=10, random_state=args.seed).fit_predict(flat)))
+    metrics["baseline"] = baseline
 
+    ids = data.ids
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
+        save_features(out.path / FEATURES_FILENAME, features, ids)
+        id_column = "path" if isinstance(data, FileDataset) else "index"
         with open(out.path / "assignments.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["index", "cluster"] + (["label"] if data.labels is not None else []))
-            for i, cluster in enumerate(estimator.labels_):
-                writer.writerow([i, int(cluster)] + (
-                    [int(data.labels[i])] if data.labels is not None else []))
-        save_cluster_montage(data.images, estimator.labels_, out.path / "clusters.png")
+            writer.writerow([id_column, "cluster", "confidence"]
+                            + (["label"] if labels is not None else []))
+            for row, position in enumerate(index):
+                label = []
+                if labels is not None:
+                    label = [data.class_names[labels[row]] if data.class_names
+                             else int(labels[row])]
+                writer.writerow([ids[position], int(estimator.labels_[row]),
+                                 f"{estimator.confidences_[row]:.4f}"] + label)
+        save_cluster_montage(_thumbnail_loader(data, index), estimator.labels_,
+                             out.path / "clusters.png", order=-estimator.confidences_)
         save_embedding(estimator.features_, estimator.labels_, out.path / "embedding.png",
                        method=args.embedding, seed=args.seed)
+        if estimator.n_clusters_curve_ is not None:
+            from tfunsup.cluster.n_clusters import plot_n_clusters_curve
+
+            plot_n_clusters_curve(estimator.n_clusters_curve_, n_clusters).savefig(
+                out.path / "n_clusters.png", dpi=90)
+            metrics["n_clusters_curve"] = {
+                "n_clusters_range": [int(k) for k in estimator.n_clusters_curve_[
+                    "n_clusters_range"]],
+                "gaps": [float(g) for g in estimator.n_clusters_curve_["gaps"]]}
+        if args.export_clusters:
+            _export_clusters(data, index, estimator.labels_, out.path / "clusters",
+                             args.export_clusters)
         if estimator.classifier_ is not None:
             estimator.export(out.path / "classifier")
         metrics["seconds"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)
 
-    if data.labels is not None:
-        print_table([["tfunsup (" + str(args.backbone or "mnist5k_source") + ")",
+    if labels is not None:
+        print_table([["tfunsup (" + backbone.spec_name.split("/")[-1] + ")",
                       metrics["acc"], metrics["nmi"], metrics["ari"]],
-                     [metrics["baseline"]["method"], metrics["baseline"]["acc"],
-                      metrics["baseline"]["nmi"], metrics["baseline"]["ari"]]],
+                     [baseline["method"], baseline["acc"], baseline["nmi"], baseline["ari"]]],
                     ["method", "ACC", "NMI", "ARI"])
+    if features.skipped:
+        print(f"skipped {len(features.skipped)} unreadable file(s); listed in metrics.json")
     print(f"wrote {args.out}/ in {metrics['seconds']:.1f} s")
     return 0

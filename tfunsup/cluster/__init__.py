@@ -1,5 +1,5 @@
 """Transfer clustering: pretrained features -> clusters -> classifier."""
 
-from tfunsup.cluster.transfer_clustering import TransferClustering
+from tfunsup.cluster.transfer_clustering import TransferClustering, resolve_backbone
 
-__all__ = ["TransferClustering"]
+__all__ = ["TransferClustering", "resolve_backbone"]

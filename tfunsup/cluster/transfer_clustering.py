@@ -2,16 +2,24 @@
 feature space, then turn the clusters into a classifier (seed 001's flow:
 pretrained CNN -> features -> K-means -> classifier on the cluster labels)."""
 
+import warnings
+
 import keras
 import numpy as np
-from sklearn.cluster import KMeans
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
-from sklearn.manifold import spectral_embedding
-from sklearn.neighbors import kneighbors_graph
+from sklearn.exceptions import NotFittedError
 from sklearn.svm import LinearSVC
 
+from tfunsup.backbones.defaults import (
+    DIGIT_BACKBONE,
+    choose_default_backbone,
+    domain_mismatch,
+)
 from tfunsup.backbones.load_backbone import load_backbone
-from tfunsup.data.pipeline import make_dataset
+from tfunsup.data.datasets import ArrayDataset, ImageDataset
+from tfunsup.data.features import Features, extract_features
+from tfunsup.data.pipeline import image_pipeline, make_dataset
 from tfunsup.data.validation import check_images, check_n_clusters
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.metrics.clustering import clustering_scores
@@ -20,27 +28,40 @@ from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
 PROTOTYPE_SCALE = 10.0
+# Backbones up to this many parameters are fine-tuned by default
+# (`fine_tune="auto"`); larger ones train only the head on cached features.
+FINE_TUNE_MAX_PARAMS = 1_000_000
+# Self-labeling applies the equal-size prior only if it relabels at most this
+# share of the items (a merged cluster being split), else the estimated sizes.
+UNIFORM_PRIOR_TOLERANCE = 0.2
 
 
-def balanced_assignment(log_probabilities, n_iter=50):
-    """Equal-size soft assignment by Sinkhorn-Knopp (Asano et al. 2020, SeLa).
+def balanced_assignment(log_probabilities, n_iter=50, prior=None):
+    """Size-constrained soft assignment by Sinkhorn-Knopp (Asano et al. 2020, SeLa).
 
     Finds Q closest to the given probabilities with every row summing to 1
-    and every cluster (column) receiving n / K items.
+    and cluster (column) k receiving `n * prior[k]` items; SeLa's equal
+    sizes (`prior=None`, n / K each) force balanced clusters, so
+    `TransferClustering` passes the sizes its clustering stage found
+    (`tfunsup.cluster.refinement.estimate_prior`), which keeps a small
+    cluster small on long-tailed data.
 
     Args:
         log_probabilities: float `(n, K)` log class probabilities.
         n_iter: Sinkhorn iterations.
+        prior: float `(K,)` positive cluster shares, or None for uniform.
 
     Returns:
-        float `(n, K)`, rows sum to 1, columns sum to n / K.
+        float `(n, K)`, rows sum to 1, columns sum to `n * prior`.
     """
     from scipy.special import logsumexp
 
     q = np.asarray(log_probabilities, np.float64).copy()
     n, k = q.shape
+    shares = np.full(k, 1.0 / k) if prior is None else np.asarray(prior, np.float64)
+    target = np.log(n * shares / shares.sum())[np.newaxis, :]
     for _ in range(n_iter):
-        q -= logsumexp(q, axis=0, keepdims=True) - np.log(n / k)
+        q -= logsumexp(q, axis=0, keepdims=True) - target
         q -= logsumexp(q, axis=1, keepdims=True)
     return np.exp(q)
 
@@ -50,66 +71,136 @@ def _l2_normalize(features):
     return features / np.maximum(norms, 1e-12)
 
 
-class TransferClustering:
-    """Clusters images with a transferred backbone and trains a classifier on the clusters.
-
-    `fit(images)` runs, without any labels:
-
-    1. features: the backbone (TF Hub handle, SavedModel, `keras:` application
-       or keras.Model) maps every image to a feature vector, in batches
-       through one `predict` over a `tf.data` pipeline;
-    2. optional L2 normalisation and PCA;
-    3. K-means (scikit-learn) into `n_clusters` pseudo-labels — on the
-       features, or (`graph_neighbors` set) on the spectral embedding of
-       their k-nearest-neighbour graph, i.e. spectral clustering (Ng, Jordan,
-       Weiss 2002), which follows curved clusters that K-means on the raw
-       features splits;
-    4. a linear SVM on the features and pseudo-labels (seed 001), and a
-       Keras softmax head on top of the backbone, started from the cluster
-       centroids (weight imprinting) and trained on the confident
-       pseudo-labels (those nearest their cluster centre), optionally
-       fine-tuning the backbone. In `self_labeling_rounds` rounds the
-       pseudo-labels are re-estimated from the head's own predictions under
-       an equal-cluster-size constraint (Sinkhorn-Knopp, as in SeLa), which
-       splits clusters that K-means merged. The head and the backbone
-       export together as one SavedModel.
+def as_dataset(X):
+    """An `ImageDataset` from a dataset or an image array.
 
     Args:
-        backbone: backbone spec for `tfunsup.backbones.load_backbone`.
-        n_clusters: int >= 2, number of clusters K.
+        X: `tfunsup.data.ImageDataset`, or float32 `(n, height, width,
+            channels)` in [0, 1] (rank 3 is read as grayscale).
+
+    Raises:
+        ValueError: bad image arrays.
+    """
+    if isinstance(X, ImageDataset):
+        if len(X) == 0:
+            raise ValueError("Expected at least one item in the dataset. Received 0.")
+        return X
+    return ArrayDataset(check_images(X), None, "array")
+
+
+def resolve_backbone(backbone, dataset):
+    """The backbone spec to load for a dataset, and why.
+
+    Args:
+        backbone: a backbone spec, or None to choose from the data with
+            `tfunsup.backbones.defaults.choose_default_backbone` (the MNIST-5k
+            source model is trained on first use when absent).
+        dataset: `ImageDataset`.
+
+    Returns:
+        `(spec, reason)`.
+    """
+    if backbone is not None:
+        return backbone, "given"
+    choice, reason = choose_default_backbone(dataset.summary())
+    if choice == DIGIT_BACKBONE:
+        from tfunsup.source.source_model import ensure_source_model
+
+        return str(ensure_source_model()), reason
+    return choice, reason
+
+
+class TransferClustering(ClusterMixin, BaseEstimator):
+    """Clusters images with a transferred backbone and trains a classifier on the clusters.
+
+    `fit(X)` runs, without any labels:
+
+    1. features: the backbone (TF Hub handle, SavedModel, `keras:`
+       application or keras.Model; by default chosen from the data) maps
+       every image to a feature vector, once, streaming through
+       `tfunsup.data.image_pipeline` (files decoded in parallel, unreadable
+       ones skipped and listed in `skipped_`); precomputed features can be
+       passed instead;
+    2. optional L2 normalisation and PCA;
+    3. pseudo-labels: spectral clustering (Ng, Jordan, Weiss 2002) of the
+       features' k-nearest-neighbour graph, with k chosen from the data
+       (`graph_neighbors="auto"`) and K given or estimated from the
+       eigengap (`n_clusters="auto"`), both from `tfunsup.cluster.graph`;
+       or K-means on the features (`graph_neighbors=None`);
+    4. a linear SVM on the features and pseudo-labels (seed 001), and a
+       Keras softmax head started from the cluster centroids (weight
+       imprinting). With a frozen backbone the head trains on the cached
+       features with SCAN's neighbour-consistency objective and a KL term
+       to the cluster sizes found (`tfunsup.cluster.refinement`), so the
+       backbone never re-runs per epoch and long-tailed clusters keep
+       their sizes. A small backbone (or `fine_tune=True`) is fine-tuned
+       with the head instead, with the Keras recipe (low learning rate,
+       batch norm in inference mode), in `self_labeling_rounds` rounds
+       whose pseudo-labels are re-estimated by Sinkhorn-Knopp under the
+       same size prior (SeLa with estimated instead of equal sizes).
+       Backbone and head export together as one SavedModel that takes
+       images.
+
+    Args:
+        backbone: backbone spec for `tfunsup.backbones.load_backbone`, or
+            None to choose from the data (`choose_default_backbone`: the
+            MNIST-5k source model for small grey digit-like images, else
+            ImageNet MobileNetV2).
+        n_clusters: int >= 2, number of clusters K, or `"auto"` to estimate
+            it from the eigengap of the k-NN graph's Laplacian
+            (`tfunsup.cluster.n_clusters`), at most `max_clusters`.
         normalize: L2-normalise features before clustering.
         pca_components: int or None, PCA dimensions before clustering.
-        graph_neighbors: int or None; k of the k-NN graph for spectral
-            clustering, None for K-means on the features.
+        graph_neighbors: int, `"auto"` or None; k of the k-NN graph for
+            spectral clustering (`"auto"`: chosen from the data among
+            3..30 by the agreement of the candidate partitions,
+            `tfunsup.cluster.graph.spectral_clustering`), None for K-means on
+            the features.
         confidence: float in (0, 1]; per cluster, this fraction of items
             nearest the centre are the confident pseudo-labels for the head.
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
         self_labeling_rounds: int >= 1; rounds of head training, each after
             the first on balanced pseudo-labels from the head's predictions.
-            Assumes roughly equal cluster sizes; 1 keeps the clustering's
-            pseudo-labels.
-        fine_tune: train the backbone together with the head.
+        refinement: bool; with a frozen backbone, train the head on the
+            cached features with SCAN's neighbour-consistency objective and
+            a KL term to the cluster sizes the clustering found
+            (`tfunsup.cluster.refinement.refine_clusters`, `head_epochs`
+            epochs) instead of self-labeling rounds.
+        fine_tune: True, False or `"auto"` (fine-tune backbones of at most
+            `FINE_TUNE_MAX_PARAMS` parameters; larger ones stay frozen and
+            the head trains on cached features).
         learning_rate: Adam learning rate of the head.
         weights: `"imagenet"` or None, for `keras:` backbone specs.
-        batch_size: int >= 1.
+        batch_size: int >= 1, or None to size feature-extraction batches
+            to the backbone input (`tfunsup.data.features.auto_batch_size`;
+            the head trains on batches of 64).
         image_size: `(height, width)` backbone input, None for its own.
-        jit_compile: XLA for the head's train step (`"auto"`: Keras decides;
-            off on CPU, where XLA is slower).
+        max_clusters: int, largest K considered by `n_clusters="auto"`.
+        jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
         seed: int or None; a fixed seed makes `fit` repeatable on CPU.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: 0 silent, 1 progress bars.
 
     Attributes (after `fit`):
         backbone_: the frozen feature extractor (keras.Model).
-        features_: float32 `(n, feature_dim)` backbone features of the fit data.
-        cluster_labels_: int `(n,)` pseudo-labels of the last round (the
-            K-means clusters when `self_labeling_rounds == 1`).
-        pseudo_label_history_: list of int `(n,)` pseudo-labels per round.
-        confident_: bool `(n,)`, the pseudo-labels the head was trained on.
+        backbone_name_: str, the backbone spec used.
+        backbone_choice_: str, why this backbone (when chosen by default).
+        features_: float32 `(m, feature_dim)` features of the readable items.
+        index_: int64 `(m,)` positions of those items in the fit dataset.
+        skipped_: tuple of str, ids of unreadable items (not clustered).
+        n_clusters_: int, the K used (estimated when `n_clusters="auto"`).
+        n_clusters_curve_: dict of the eigengap curve (with "auto"), else None.
+        graph_neighbors_: int k of the graph used (None: K-means).
+        cluster_labels_: int `(m,)` pseudo-labels of the last round.
+        pseudo_label_history_: list of int `(m,)` pseudo-labels per round.
+        confident_: bool `(m,)`, the pseudo-labels the head was trained on.
         svm_: fitted `sklearn.svm.LinearSVC`.
-        classifier_: keras.Model, images at any size -> `(batch, n_clusters)`
-            probabilities (None when `head_epochs == 0`).
-        labels_: int `(n,)` final cluster of each fit image (head, else K-means).
+        head_: keras.Model, features -> `(batch, n_clusters)` probabilities
+            (None when `head_epochs == 0`).
+        classifier_: keras.Model, images at any size -> probabilities
+            (backbone + head; None when `head_epochs == 0`).
+        labels_: int `(m,)` final cluster of each readable fit item.
+        confidences_: float `(m,)` probability of that cluster.
 
     References:
         Caron et al. Deep Clustering for Unsupervised Learning of Visual
@@ -119,10 +210,11 @@ class TransferClustering:
         Qi, Brown, Lowe. Low-Shot Learning with Imprinted Weights. CVPR 2018.
     """
 
-    def __init__(self, backbone, n_clusters=10, *, normalize=True, pca_components=None,
-                 graph_neighbors=10, confidence=0.8, head_epochs=15, fine_tune=True,
-                 self_labeling_rounds=3, learning_rate=3e-4, weights="imagenet", batch_size=128, image_size=None,
-                 jit_compile="auto", seed=None, strategy=None, verbose=1):
+    def __init__(self, backbone=None, n_clusters=10, *, normalize=True, pca_components=None,
+                 graph_neighbors="auto", confidence=0.8, head_epochs=15, fine_tune="auto",
+                 self_labeling_rounds=3, refinement=True, learning_rate=3e-4, weights="imagenet",
+                 batch_size=None, image_size=None, max_clusters=50, jit_compile="auto",
+                 seed=None, strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
         self.normalize = normalize
@@ -132,27 +224,35 @@ class TransferClustering:
         self.head_epochs = head_epochs
         self.fine_tune = fine_tune
         self.self_labeling_rounds = self_labeling_rounds
+        self.refinement = refinement
         self.learning_rate = learning_rate
         self.weights = weights
         self.batch_size = batch_size
         self.image_size = image_size
+        self.max_clusters = max_clusters
         self.jit_compile = jit_compile
         self.seed = seed
         self.strategy = strategy
         self.verbose = verbose
 
     def _check_params(self, n_samples):
-        check_n_clusters(self.n_clusters, n_samples)
+        if not (isinstance(self.n_clusters, str) and self.n_clusters == "auto"):
+            check_n_clusters(self.n_clusters, n_samples)
         if not 0.0 < self.confidence <= 1.0:
             raise ValueError(f"Expected confidence in (0, 1]. Received: confidence={self.confidence}")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1. Received: batch_size={self.batch_size}")
         if self.self_labeling_rounds < 1:
             raise ValueError("Expected self_labeling_rounds >= 1. Received: "
                              f"self_labeling_rounds={self.self_labeling_rounds}")
         if self.head_epochs < 0:
             raise ValueError(f"Expected head_epochs >= 0. Received: head_epochs={self.head_epochs}")
-        if self.graph_neighbors is not None and not 1 <= self.graph_neighbors < n_samples:
+        if self.fine_tune not in (True, False, "auto"):
+            raise ValueError("Expected fine_tune True, False or 'auto'. Received: "
+                             f"fine_tune={self.fine_tune!r}")
+        if self.graph_neighbors not in (None, "auto") and (
+                isinstance(self.graph_neighbors, str)
+                or not 1 <= self.graph_neighbors < n_samples):
             raise ValueError(
                 f"Expected 1 <= graph_neighbors < number of samples ({n_samples}). "
                 f"Received: graph_neighbors={self.graph_neighbors}")
@@ -161,49 +261,76 @@ class TransferClustering:
                 f"Expected 1 <= pca_components <= number of samples ({n_samples}). "
                 f"Received: pca_components={self.pca_components}")
 
-    def fit(self, images):
-        """Clusters `images` and trains the classifiers; uses no labels.
+    def fit(self, X, y=None, *, features=None):
+        """Clusters `X` and trains the classifiers; uses no labels.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1]
-                (channels 1 or 3; rank 3 is read as grayscale).
+            X: `tfunsup.data.ImageDataset` (files are streamed), or float32
+                `(n, height, width, channels)` in [0, 1] (channels 1 or 3;
+                rank 3 is read as grayscale).
+            y: ignored (scikit-learn convention); labels never reach `fit`.
+            features: optional `tfunsup.data.Features` already computed for
+                `X` with this backbone (e.g. loaded from a cache); skips the
+                backbone pass.
 
         Returns:
             self.
 
         Raises:
-            ValueError: bad images or parameters (before any work starts).
+            ValueError: bad images or parameters (before any work starts), or
+                no readable image.
         """
-        images = check_images(images)
-        self._check_params(len(images))
+        dataset = as_dataset(X)
+        self._check_params(len(dataset) if features is None else len(features.index))
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
+        spec, self.backbone_choice_ = resolve_backbone(self.backbone, dataset)
         with strategy.scope():
-            self.backbone_ = load_backbone(self.backbone, trainable=False,
-                                           image_size=self.image_size, weights=self.weights)
+            self.backbone_ = load_backbone(spec, trainable=False, image_size=self.image_size,
+                                           weights=self.weights)
+        self.backbone_name_ = getattr(self.backbone_, "spec_name", str(spec))
         self.image_spec_ = self.backbone_.image_spec
-        self.n_channels_ = images.shape[-1]
-        self.features_ = self._extract(self.backbone_, images)
+        mismatch = domain_mismatch(self.image_spec_, dataset.summary(), self.backbone_name_)
+        if mismatch:
+            warnings.warn(mismatch, stacklevel=2)
+        self.n_channels_ = dataset.images.shape[-1] if isinstance(dataset, ArrayDataset) else 3
+        if features is None:
+            features = extract_features(self.backbone_, dataset, backbone_name=self.backbone_name_,
+                                        batch_size=self.batch_size, verbose=self.verbose)
+        self.features_ = np.asarray(features.features, np.float32)
+        self.index_ = np.asarray(features.index, np.int64)
+        self.skipped_ = tuple(features.skipped)
+        self.feature_key_ = features.key
+        n = len(self.features_)
+        self._check_params(n)
         embedded = self._embed(self.features_, fit=True)
-        cluster_space = self._cluster_space(embedded)
-        self.kmeans_ = KMeans(self.n_clusters, n_init=10, random_state=self.seed).fit(cluster_space)
-        self.cluster_labels_ = self.kmeans_.labels_.astype(np.int64)
-        distances = self.kmeans_.transform(cluster_space)[
-            np.arange(len(images)), self.cluster_labels_]
-        self.confident_ = self._confident(distances)
+        self._cluster(embedded)
+        self.confident_ = self._confident(self.distances_[np.arange(n), self.cluster_labels_])
+        self.pseudo_label_history_ = [self.cluster_labels_]
         self.svm_ = LinearSVC(random_state=self.seed).fit(embedded, self.cluster_labels_)
-        self.classifier_ = None
+        self.head_, self.classifier_, self.tuned_backbone_ = None, None, None
+        self.fine_tuned_ = False
         if self.head_epochs > 0:
-            self.classifier_ = self._train_head(images, strategy)
-            self.labels_ = self._predict_head(images)
+            self.fine_tuned_ = self._wants_fine_tuning()
+            self._train_head(dataset, strategy)
+            probabilities = self._probabilities_from_features(self._head_features(dataset))
+            self.labels_ = probabilities.argmax(axis=1).astype(np.int64)
+            self.confidences_ = probabilities.max(axis=1)
         else:
             self.labels_ = self.cluster_labels_
+            # Student-t soft assignment to the cluster centres (DEC's q).
+            kernel = 1.0 / (1.0 + self.distances_ ** 2)
+            self.confidences_ = (kernel / kernel.sum(axis=1, keepdims=True)).max(axis=1)
         return self
 
-    def _extract(self, backbone, images):
-        dataset = make_dataset(images, backbone.image_spec, batch_size=self.batch_size,
-                               cache=False)
-        return backbone.predict(dataset, verbose=self.verbose).astype(np.float32)
+    def fit_predict(self, X, y=None, **kwargs):
+        """`fit(X)` and return `labels_` (the readable items' clusters)."""
+        return self.fit(X, **kwargs).labels_
+
+    def _wants_fine_tuning(self):
+        if self.fine_tune == "auto":
+            return self.backbone_.count_params() <= FINE_TUNE_MAX_PARAMS
+        return bool(self.fine_tune)
 
     def _embed(self, features, fit=False):
         x = _l2_normalize(features) if self.normalize else features
@@ -213,159 +340,313 @@ class TransferClustering:
             x = self.pca_.transform(x)
         return x.astype(np.float32)
 
-    def _cluster_space(self, embedded):
-        if self.graph_neighbors is None:
-            return embedded
-        graph = kneighbors_graph(embedded, self.graph_neighbors, include_self=True)
-        affinity = 0.5 * (graph + graph.T)
-        return spectral_embedding(affinity, n_components=self.n_clusters,
-                                  random_state=self.seed, drop_first=False)
+    def _cluster(self, embedded):
+        """K-means on the features, or spectral clustering on their k-NN
+        graph (k and, with `n_clusters="auto"`, K chosen from the data).
+        Sets `n_clusters_`, `graph_neighbors_`, `n_clusters_curve_`,
+        `cluster_labels_` and `distances_` (to each cluster centre in the
+        clustering space)."""
+        from tfunsup.cluster.graph import kmeans_labels, spectral_clustering
+        from tfunsup.cluster.n_clusters import eigengap_n_clusters
+
+        n = len(embedded)
+        auto_k = isinstance(self.n_clusters, str)
+        self.n_clusters_curve_ = None
+        self.neighbors_ = None
+        max_clusters = min(self.max_clusters, n - 2)
+        if self.graph_neighbors is None and not auto_k:
+            space, labels = embedded, kmeans_labels(embedded, self.n_clusters, seed=self.seed)
+            self.graph_neighbors_ = None
+        else:
+            result = spectral_clustering(embedded, self.n_clusters,
+                                         n_neighbors=self.graph_neighbors or "auto",
+                                         max_clusters=max_clusters, normalize=False,
+                                         seed=self.seed)
+            self.graph_neighbors_ = result.n_neighbors
+            self.neighbors_ = result.neighbors
+            if auto_k:
+                _, self.n_clusters_curve_ = eigengap_n_clusters(result.eigenvalues,
+                                                                max_clusters=max_clusters)
+                self.n_clusters_curve_.update(n_neighbors=result.n_neighbors)
+            space, labels = result.embedding, result.labels
+            if self.graph_neighbors is None:  # K estimated on the graph, K-means on features
+                self.graph_neighbors_ = None
+                space = embedded
+                labels = kmeans_labels(embedded, result.n_clusters, seed=self.seed)
+        self.n_clusters_ = int(result.n_clusters) if auto_k else int(self.n_clusters)
+        space = np.asarray(space, np.float32)
+        centres = np.stack([space[labels == k].mean(axis=0) if np.any(labels == k)
+                            else np.full(space.shape[1], 1e6, np.float32)
+                            for k in range(self.n_clusters_)])
+        squared = ((space ** 2).sum(1, keepdims=True) - 2.0 * space @ centres.T
+                   + (centres ** 2).sum(1)[None, :])
+        self.distances_ = np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+        self.cluster_labels_ = np.asarray(labels, np.int64)
 
     def _confident(self, distances):
         confident = np.zeros(len(distances), bool)
-        for k in range(self.n_clusters):
-            members = np.flatnonzero(self.cluster_labels_ == k)
+        labels = self.cluster_labels_
+        for k in range(self.n_clusters_):
+            members = np.flatnonzero(labels == k)
             if members.size:
                 cut = np.quantile(distances[members], self.confidence)
                 confident[members[distances[members] <= cut]] = True
         return confident
 
-    def _build_head(self):
-        """`(trainer, classifier)`: two models sharing their layers; the
-        trainer adds random translations, the exported classifier has none."""
-        spec = self.image_spec_
-        to_spec = ToImageSpec(*spec.shape, spec.content_fraction, name="to_image_spec")
-        augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
-                                                 seed=self.seed, name="augment")
-        spec_arg = self.backbone
-        if isinstance(spec_arg, keras.Model) and self.fine_tune:
-            spec_arg = keras.models.clone_model(spec_arg)  # leave the user's model as it is
-        backbone = load_backbone(spec_arg, trainable=self.fine_tune,
-                                 image_size=self.image_size, weights=self.weights)
-        # A second copy of the backbone: fine-tuning it leaves `backbone_`
-        # (and `transform`) unchanged; it starts from the same weights.
-        backbone.set_weights(self.backbone_.get_weights())
-        normalize = keras.layers.UnitNormalization(name="l2_normalize")
-        head = keras.layers.Dense(self.n_clusters, activation="softmax",
-                                  name="pseudo_label_head")
-
-        def classify(x):
-            # Inference mode inside the backbone (no dropout, frozen batch-norm
-            # statistics) while its weights train: the Keras fine-tuning recipe.
-            return head(normalize(backbone(x, training=False)))
-
-        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
-        trainer = keras.Model(images, classify(augment(to_spec(images))), name="trainer")
-        classifier = keras.Model(images, classify(to_spec(images)),
-                                 name="transfer_clustering_classifier")
-        # Weight imprinting (Qi et al. 2018): start from the normalised
-        # centroids of the confident members, scaled as a cosine classifier
-        # with temperature 1 / PROTOTYPE_SCALE.
+    def _imprinted_weights(self):
+        """Weight imprinting (Qi et al. 2018): the normalised centroids of the
+        confident members, scaled as a cosine classifier with temperature
+        1 / PROTOTYPE_SCALE."""
         features = _l2_normalize(self.features_[self.confident_])
         labels = self.cluster_labels_[self.confident_]
         prototypes = np.stack([features[labels == k].mean(axis=0)
                                if np.any(labels == k) else np.zeros(features.shape[1])
-                               for k in range(self.n_clusters)])
-        head.set_weights([PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
-                          np.zeros(self.n_clusters, np.float32)])
-        return trainer, classifier
+                               for k in range(self.n_clusters_)])
+        return [PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
+                np.zeros(self.n_clusters_, np.float32)]
 
-    def _train_head(self, images, strategy):
+    def _build_models(self):
+        """`(trainer, head, classifier)`. The head maps features to
+        probabilities; the classifier is images -> backbone -> head for
+        export. The trainer is the head itself on cached features, or, when
+        fine-tuning, spec-sized images -> random translation -> a trainable
+        copy of the backbone -> head."""
+        spec = self.image_spec_
+        normalize = keras.layers.UnitNormalization(name="l2_normalize")
+        dense = keras.layers.Dense(self.n_clusters_, activation="softmax",
+                                   name="pseudo_label_head")
+        feature_input = keras.Input(shape=(self.features_.shape[1],), name="features")
+        head = keras.Model(feature_input, dense(normalize(feature_input)), name="head")
+        dense.set_weights(self._imprinted_weights())
+        backbone = self.backbone_
+        trainer = head
+        if self.fine_tuned_:
+            source = self.backbone if self.backbone is not None else self.backbone_name_
+            if isinstance(source, keras.Model):
+                source = keras.models.clone_model(source)  # leave the user's model as it is
+            backbone = load_backbone(source, trainable=True, image_size=self.image_size,
+                                     weights=self.weights)
+            # A second copy: fine-tuning it leaves `backbone_` (and
+            # `transform`) unchanged; it starts from the same weights.
+            backbone.set_weights(self.backbone_.get_weights())
+            augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
+                                                     seed=self.seed, name="augment")
+            spec_images = keras.Input(shape=spec.shape, name="spec_images")
+            # Inference mode inside the backbone (frozen batch-norm
+            # statistics, no dropout) while its weights train: the Keras
+            # fine-tuning recipe.
+            trainer = keras.Model(
+                spec_images, head(backbone(augment(spec_images), training=False)),
+                name="trainer")
+        return trainer, head, self._classifier(head, backbone), backbone
+
+    def _classifier(self, head, backbone):
+        """images at any size -> spec -> backbone -> head (for export)."""
+        spec = self.image_spec_
+        to_spec = ToImageSpec(spec.height, spec.width, spec.channels, spec.content_fraction,
+                              crop_to_aspect_ratio=spec.crop_to_aspect_ratio,
+                              name="to_image_spec")
+        images = keras.Input(shape=(None, None, self.n_channels_), name="images")
+        return keras.Model(images, head(backbone(to_spec(images), training=False)),
+                           name="transfer_clustering_classifier")
+
+    def _refine(self):
+        """SCAN-style refinement head on the cached features (neighbour
+        consistency + KL to the cluster sizes found), h-clusteralg's
+        `refine_clusters`."""
+        from tfunsup.cluster.refinement import refine_clusters
+
+        neighbors = self.neighbors_
+        n_neighbors = 20 if neighbors is None else min(20, neighbors.shape[1])
+        if neighbors is None:
+            n_neighbors = min(n_neighbors, len(self.features_) - 1)
+        result = refine_clusters(self.features_, self.cluster_labels_,
+                                 n_clusters=self.n_clusters_, neighbors=neighbors,
+                                 n_neighbors=n_neighbors, prior=self.prior_,
+                                 epochs=self.head_epochs, jit_compile=self.jit_compile,
+                                 seed=self.seed, verbose=2 if self.verbose else 0)
+        self.head_ = result.model
+        self.classifier_ = self._classifier(self.head_, self.backbone_)
+        self.pseudo_label_history_.append(result.labels)
+
+    def _train_head(self, dataset, strategy):
+        from tfunsup.cluster.refinement import estimate_prior
+
+        self.prior_ = estimate_prior(self.cluster_labels_, self.n_clusters_)
+        if self.refinement and not self.fine_tuned_:
+            self._refine()
+            return
         with strategy.scope():
-            trainer, classifier = self._build_head()
+            trainer, self.head_, self.classifier_, backbone = self._build_models()
             trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
-                               loss="sparse_categorical_crossentropy",
-                               jit_compile=self.jit_compile)
+                            loss="sparse_categorical_crossentropy",
+                            jit_compile=self.jit_compile)
+        self.tuned_backbone_ = backbone if self.fine_tuned_ else None
         pseudo_labels, confident = self.cluster_labels_, self.confident_
         rounds = max(1, self.self_labeling_rounds)
         epochs = np.diff(np.linspace(0, self.head_epochs, rounds + 1).round().astype(int))
         self.pseudo_label_history_ = []
+        rng = np.random.default_rng(self.seed)
         for round_, round_epochs in enumerate(epochs):
             if round_ > 0:
-                probabilities = classifier.predict(
-                    make_dataset(images, batch_size=self.batch_size, cache=False), verbose=0)
-                balanced = balanced_assignment(np.log(np.maximum(probabilities, 1e-12)))
+                probabilities = self._probabilities_from_features(self._head_features(dataset))
+                balanced = self._size_constrained(probabilities)
                 pseudo_labels = balanced.argmax(axis=1)
-                confidence = balanced[np.arange(len(images)), pseudo_labels]
+                confidence = balanced[np.arange(len(pseudo_labels)), pseudo_labels]
                 self.cluster_labels_ = pseudo_labels
                 confident = self._confident(-confidence)
             self.pseudo_label_history_.append(pseudo_labels)
-            dataset = make_dataset(images[confident], labels=pseudo_labels[confident],
-                                   batch_size=min(self.batch_size, 64), shuffle=True,
-                                   seed=self.seed, autotune=False)
-            trainer.fit(dataset, epochs=int(round_epochs), shuffle=False,
-                           verbose=2 if self.verbose else 0)
-        return classifier
+            if round_epochs == 0:
+                continue
+            chosen = np.flatnonzero(confident)
+            if self.fine_tuned_:
+                # Stream the confident items (in a fresh random order each
+                # round) through the pipeline; labels follow their position.
+                chosen = rng.permutation(chosen)
+                labels = pseudo_labels[chosen]
+                items = dataset.subset(self.index_[chosen])
+                train = image_pipeline(items, self.image_spec_, min(self.batch_size or 64, 64),
+                                       ignore_errors=False)
+                train = train.map(lambda x, i: (x, _gather(labels, i)))
+            else:
+                train = make_dataset(self.features_[chosen], labels=pseudo_labels[chosen],
+                                     batch_size=min(self.batch_size or 64, 64), shuffle=True,
+                                     seed=self.seed, autotune=False)
+            trainer.fit(train, epochs=int(round_epochs), shuffle=False,
+                        verbose=2 if self.verbose else 0)
 
-    def _predict_head(self, images):
-        dataset = make_dataset(images, batch_size=self.batch_size, cache=False)
-        return self.classifier_.predict(dataset, verbose=0).argmax(axis=1).astype(np.int64)
+    def _size_constrained(self, probabilities):
+        """Sinkhorn pseudo-labels under a cluster-size prior that fits.
+
+        Equal sizes (SeLa) split clusters that the clustering merged, but
+        force balance on long-tailed data. The equal-size prior is applied
+        only when it fits: when it relabels at most `UNIFORM_PRIOR_TOLERANCE`
+        of the items the head assigns; otherwise the sizes the clustering
+        found are kept (`prior_` estimated)."""
+        log_p = np.log(np.maximum(probabilities, 1e-12))
+        uniform = balanced_assignment(log_p)
+        moved = float(np.mean(uniform.argmax(axis=1) != probabilities.argmax(axis=1)))
+        self.size_prior_ = "uniform" if moved <= UNIFORM_PRIOR_TOLERANCE else "estimated"
+        if self.size_prior_ == "uniform":
+            return uniform
+        return balanced_assignment(log_p, prior=self.prior_)
+
+    def _head_features(self, dataset):
+        """Features the head sees for the fit items: cached, or re-extracted
+        by the fine-tuned backbone."""
+        if not self.fine_tuned_:
+            return self.features_
+        result = extract_features(self.tuned_backbone_, dataset.subset(self.index_),
+                                  spec=self.image_spec_, backbone_name=self.backbone_name_,
+                                  batch_size=self.batch_size)
+        return result.features
+
+    def _probabilities_from_features(self, features):
+        return self.head_.predict(make_dataset(features, batch_size=1024, cache=False),
+                                  verbose=0)
 
     def _check_fitted(self):
         if not hasattr(self, "labels_"):
-            raise RuntimeError("This TransferClustering is not fitted yet; call fit first.")
+            raise NotFittedError("This TransferClustering instance is not fitted yet. "
+                                 "Call 'fit' with appropriate arguments first.")
 
-    def _check_new_images(self, images):
-        images = check_images(images)
-        if images.shape[-1] != self.n_channels_:
+    def _features_of(self, X, backbone):
+        """`(features of the readable items, their positions, n items)`."""
+        dataset = as_dataset(X)
+        if isinstance(dataset, ArrayDataset) and dataset.images.shape[-1] != self.n_channels_:
             raise ValueError(
                 f"Expected images with {self.n_channels_} channels like the fit data. "
-                f"Received shape={images.shape}")
-        return images
+                f"Received shape={dataset.images.shape}")
+        result = extract_features(backbone, dataset, spec=self.image_spec_,
+                                  backbone_name=self.backbone_name_, batch_size=self.batch_size)
+        return result.features, result.index, len(dataset)
 
-    def transform(self, images):
-        """Backbone features of `images`, normalised/projected as in `fit`.
+    def transform(self, X):
+        """Backbone features of `X`, normalised/projected as in `fit`.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
 
         Returns:
-            float32 `(n, d)`: `d` is `pca_components` or the feature dim.
+            float32 `(n, d)`: `d` is `pca_components` or the feature dim;
+            rows of unreadable files are NaN.
         """
         self._check_fitted()
-        images = self._check_new_images(images)
-        return self._embed(self._extract(self.backbone_, images))
+        features, index, n = self._features_of(X, self.backbone_)
+        embedded = self._embed(features)
+        out = np.full((n, embedded.shape[1]), np.nan, np.float32)
+        out[index] = embedded
+        return out
 
-    def predict(self, images, method="head"):
+    def predict_proba(self, X):
+        """Head probabilities `(n, n_clusters)`; NaN rows for unreadable files.
+
+        Raises:
+            NotFittedError: before `fit`.
+            RuntimeError: fitted with `head_epochs=0`.
+        """
+        self._check_fitted()
+        if self.head_ is None:
+            raise RuntimeError("No Keras head: fit with head_epochs > 0.")
+        features, index, n = self._features_of(X, self.tuned_backbone_ or self.backbone_)
+        out = np.full((n, self.n_clusters_), np.nan, np.float32)
+        out[index] = self._probabilities_from_features(features)
+        return out
+
+    def predict(self, X, method="head"):
         """Cluster index of each image.
 
         Args:
-            images: float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
             method: `"head"` (the Keras classifier) or `"svm"`.
 
         Returns:
-            int64 `(n,)` cluster indices in `[0, n_clusters)`.
+            int64 `(n,)` cluster indices in `[0, n_clusters)`; -1 for
+            unreadable files.
         """
         self._check_fitted()
-        images = self._check_new_images(images)
-        if method == "svm" or self.classifier_ is None:
-            if method not in ("svm", "head"):
-                raise ValueError(f"Expected method 'head' or 'svm'. Received: method={method!r}")
-            return self.svm_.predict(self._embed(self._extract(self.backbone_, images)))
-        if method != "head":
+        if method not in ("svm", "head"):
             raise ValueError(f"Expected method 'head' or 'svm'. Received: method={method!r}")
-        return self._predict_head(images)
+        if method == "svm" or self.head_ is None:
+            features, index, n = self._features_of(X, self.backbone_)
+            out = np.full(n, -1, np.int64)
+            out[index] = self.svm_.predict(self._embed(features))
+            return out
+        probabilities = self.predict_proba(X)
+        out = np.full(len(probabilities), -1, np.int64)
+        readable = ~np.isnan(probabilities[:, 0])
+        out[readable] = probabilities[readable].argmax(axis=1)
+        return out
 
-    def score(self, images, labels, method="head"):
-        """ACC (Hungarian-matched), NMI and ARI of `predict(images)` against labels.
+    def score(self, X, y, method="head"):
+        """ACC (Hungarian-matched), NMI and ARI of `predict(X)` against labels.
 
-        Labels are used only here, to score.
+        Labels are used only here, to score (unreadable files are left out).
 
         Returns:
             dict with float `acc`, `nmi`, `ari`.
         """
-        return clustering_scores(labels, self.predict(images, method=method))
+        predicted = self.predict(X, method=method)
+        kept = predicted >= 0
+        return clustering_scores(np.asarray(y)[kept], predicted[kept])
 
     def export(self, path, overwrite=False):
         """Exports backbone + head as one SavedModel (`serve`: float32 images
-        `(batch, height, width, channels)` in [0, 1] -> `(batch, n_clusters)`
-        probabilities).
+        `(batch, height, width, channels)` in [0, 1] at any size ->
+        `(batch, n_clusters)` probabilities).
 
         Raises:
-            RuntimeError: not fitted, or fitted with `head_epochs=0`.
+            NotFittedError: before `fit`.
+            RuntimeError: fitted with `head_epochs=0`.
             FileExistsError: `path` exists and `overwrite` is False.
         """
         self._check_fitted()
         if self.classifier_ is None:
             raise RuntimeError("No Keras head to export: fit with head_epochs > 0.")
         return export_atomically(self.classifier_, path, overwrite=overwrite)
+
+
+def _gather(values, index):
+    import tensorflow as tf
+
+    return tf.gather(tf.constant(values), index)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfunsup.data.datasets import DIGIT_DATASETS, ImageDataset
+from tfunsup.data.datasets import DIGIT_DATASETS, ArrayDataset
 from tfunsup.data.shared import data_path
 from tfunsup.data.validation import check_images, check_labels
 
@@ -109,7 +109,7 @@ def idx_labels_path(images_path):
 
 
 def load_idx_images(images_path, labels_path=None, name=None):
-    """Loads an IDX images file (and its labels) as an `ImageDataset`.
+    """Loads an IDX images file (and its labels) as an `ArrayDataset`.
 
     Args:
         images_path: an IDX file of rank 3 `(n, height, width)` or rank 4
@@ -121,7 +121,7 @@ def load_idx_images(images_path, labels_path=None, name=None):
         name: the dataset name to record; defaults to the images path.
 
     Returns:
-        `ImageDataset` with float32 images `(n, height, width, channels)` in
+        `ArrayDataset` with float32 images `(n, height, width, channels)` in
         [0, 1] and int64 labels or None.
 
     Raises:
@@ -149,7 +149,7 @@ def load_idx_images(images_path, labels_path=None, name=None):
                 f"'{labels_path}'. Received shape={y.shape}, dtype={y.dtype}")
         labels = check_labels(y, len(images), name=f"labels in '{labels_path}'")
     class_names = DIGIT_CLASS_NAMES if labels is not None and labels.max() <= 9 else None
-    return ImageDataset(images, labels, name or str(images_path), class_names)
+    return ArrayDataset(images, labels, name or str(images_path), class_names)
 
 
 def read_usps(path):
@@ -208,9 +208,9 @@ def read_usps(path):
 
 
 def load_usps_file(path, name=None):
-    """`read_usps` as an `ImageDataset` (labels 0-9, class names "0".."9")."""
+    """`read_usps` as an `ArrayDataset` (labels 0-9, class names "0".."9")."""
     images, labels = read_usps(path)
-    return ImageDataset(images, labels, name or str(path), DIGIT_CLASS_NAMES)
+    return ArrayDataset(images, labels, name or str(path), DIGIT_CLASS_NAMES)
 
 
 def load_digit_dataset(name, split="train"):
@@ -223,7 +223,7 @@ def load_digit_dataset(name, split="train"):
         split: `"train"`, `"test"` or `"all"`; only read for `"usps"`.
 
     Returns:
-        `ImageDataset` with float32 images `(n, height, width, 1)` in [0, 1]
+        `ArrayDataset` with float32 images `(n, height, width, 1)` in [0, 1]
         and int64 labels 0-9.
 
     Raises:
@@ -245,7 +245,7 @@ def load_digit_dataset(name, split="train"):
             return load_usps_file(data_path("usps", f"zip.{split}.gz"),
                                   name="usps" if split == "train" else "usps-test")
         train, test = (read_usps(data_path("usps", f"zip.{s}.gz")) for s in ("train", "test"))
-        return ImageDataset(np.concatenate([train[0], test[0]]),
+        return ArrayDataset(np.concatenate([train[0], test[0]]),
                             np.concatenate([train[1], test[1]]), "usps-all",
                             DIGIT_CLASS_NAMES)
     raise ValueError(
