@@ -71,9 +71,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         n_neighbors: int >= 2, UMAP neighbourhood size.
         min_dist: float >= 0, UMAP minimum distance.
         n_init: int >= 1, initialisations of the Gaussian mixture (and of
-            k-means); the best is kept. A single GMM start often merges two
-            digits on the UMAP embedding (USPS: ACC 0.69 with 1 start, 0.95
-            with 5, same codes).
+            k-means); the best is kept. One GMM start can stop in a poor
+            optimum (USPS UMAP embedding: ACC 0.69 with 1 start, 0.95 with
+            5, same codes).
         dec_steps: int >= 0, most DEC training steps.
         update_interval: int >= 1, DEC steps between target updates.
         tol: float >= 0, DEC stopping threshold on the changed assignments.
