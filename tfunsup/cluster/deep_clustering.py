@@ -233,11 +233,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if step > 0:
                 changed.append(float(np.mean(labels != previous)))
                 self._log(f"  DEC step {step}: {changed[-1]:.4%} of assignments changed")
-                if changed[-1] < self.tol:
-                    break
             previous = labels
             steps = min(self.update_interval, self.dec_steps - step)
-            if steps <= 0:
+            if steps <= 0 or (changed and changed[-1] < self.tol):
                 break
             p = keras.ops.convert_to_numpy(target_distribution(q))
             dataset = augmented_dataset((images, p.astype(np.float32)), self.batch_size,
@@ -248,7 +246,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.clustering_model_ = keras.Model(inputs, model.clustering(encoder(inputs)),
                                              name="deep_clustering")
         self.cluster_centers_ = keras.ops.convert_to_numpy(model.clustering.clusters)
-        return previous, changed
+        return self._codes(self.clustering_model_, images).argmax(axis=1), changed
 
     # ----------------------------------------------------------- public API
     def fit(self, images, y=None):
