@@ -37,6 +37,13 @@ def test_kmeans_refine_api(digits):
     assert set(model.timings_) == {"pretrain", "refine"}
 
 
+def test_conv_encoder(digits):
+    model = DeepClustering(3, encoder="conv", filters=(4, 8), latent_dim=4, pretrain_epochs=1,
+                           batch_size=64, refine="kmeans", seed=0).fit(digits[0][:128])
+    assert model.encoder_.get_layer("conv_0") is not None
+    assert model.transform(digits[0][:5]).shape == (5, 4)
+
+
 def test_dec_refine_trains_centers_and_predicts_fit_labels(fitted_dec, digits):
     proba = fitted_dec.predict_proba(digits[0])
     assert proba.shape == (300, 5)

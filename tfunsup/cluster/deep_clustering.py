@@ -140,7 +140,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self, n_samples):
         if self.encoder not in ENCODERS:
-            raise ValueError(f"Expected encoder 'dense' or 'conv'. Received: encoder={self.encoder!r}")
+            raise ValueError(
+                f"Expected encoder 'dense' or 'conv'. Received: encoder={self.encoder!r}")
         if self.refine not in REFINEMENTS:
             raise ValueError(f"Expected refine one of {', '.join(REFINEMENTS)}. "
                              f"Received: refine={self.refine!r}")
