@@ -37,6 +37,13 @@ def test_kmeans_refine_api(digits):
     assert set(model.timings_) == {"pretrain", "refine"}
 
 
+def test_conv_encoder(digits):
+    model = DeepClustering(3, encoder="conv", filters=(4, 8), latent_dim=4, pretrain_epochs=1,
+                           batch_size=64, refine="kmeans", seed=0).fit(digits[0][:128])
+    assert model.encoder_.get_layer("conv_0") is not None
+    assert model.transform(digits[0][:5]).shape == (5, 4)
+
+
 def test_dec_refine_trains_centers_and_predicts_fit_labels(fitted_dec, digits):
     proba = fitted_dec.predict_proba(digits[0])
     assert proba.shape == (300, 5)
@@ -44,8 +51,7 @@ def test_dec_refine_trains_centers_and_predicts_fit_labels(fitted_dec, digits):
     np.testing.assert_array_equal(proba.argmax(1), fitted_dec.predict(digits[0]))
     assert fitted_dec.cluster_centers_.shape == (5, 4)
     assert len(fitted_dec.history_["changed"]) >= 1
-    # labels_ are the assignments at the last target update: mostly today's
-    assert np.mean(fitted_dec.labels_ == fitted_dec.predict(digits[0])) > 0.9
+    np.testing.assert_array_equal(fitted_dec.labels_, fitted_dec.predict(digits[0]))
 
 
 def test_export_reloads_with_the_same_outputs(fitted_dec, digits, tmp_path):
@@ -121,3 +127,17 @@ def test_bad_images(images, message):
 def test_predict_on_another_image_shape(fitted_dec):
     with pytest.raises(ValueError, match=r"\(n, 8, 8, 1\)"):
         fitted_dec.predict(np.zeros((2, 16, 16, 1), np.float32))
+
+
+@pytest.mark.large
+def test_usps_is_clustered_without_labels(shared_data, monkeypatch):
+    """The real USPS training set (7,291 digits), a shortened N2D + augmentation
+    recipe (40 epochs instead of 100): labels only score."""
+    from tfunsup.data.shared import DATA_DIR_ENV
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(shared_data()))
+    data = load_dataset("usps")
+    model = DeepClustering(10, pretrain_epochs=40, seed=0).fit(data.images)
+    accuracy = cluster_accuracy(data.labels, model.labels_)
+    # Measured 0.964 (seed 0; 100 epochs: 0.976, 0.973); k-means on the pixels 0.61-0.68.
+    assert accuracy >= 0.90

@@ -41,7 +41,10 @@ def add_parser(subparsers):
     parser.add_argument("--export", action="store_true",
                         help="also write the encoder (and DEC clustering) SavedModels")
     add_common_arguments(parser, "runs/deepcluster")
-    parser.set_defaults(run=run, batch_size=256)
+    for action in parser._actions:  # N2D / DEC train with batches of 256
+        if action.dest == "batch_size":
+            action.default, action.help = 256, "batch size (default: 256)"
+    parser.set_defaults(run=run)
 
 
 def _check_arguments(args):
