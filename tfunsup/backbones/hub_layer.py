@@ -53,17 +53,21 @@ def _accepts_training(function):
     return False
 
 
-def _static_input_shape(function):
-    """`(height, width, channels)` of the first traced input, or None."""
+def _input_specs(function):
+    """The `tf.TensorSpec`s of the first traced signature of a function."""
     concretes = getattr(function, "concrete_functions", None)
     if concretes:
         args, kwargs = concretes[0].structured_input_signature
-        specs = list(args) + list(kwargs.values())
     elif hasattr(function, "structured_input_signature"):
         args, kwargs = function.structured_input_signature
-        specs = list(args) + list(kwargs.values())
     else:
-        return None
+        return []
+    return [s for s in list(args) + list(kwargs.values()) if isinstance(s, tf.TensorSpec)]
+
+
+def _static_input_shape(function):
+    """`(height, width, channels)` of the first traced input, or None."""
+    specs = _input_specs(function)
     for spec in specs:
         if isinstance(spec, tf.TensorSpec) and spec.shape.rank == 4:
             return tuple(spec.shape[1:])
@@ -163,6 +167,15 @@ class HubLayer(keras.layers.Layer):
                     return tuple(spec.shape[1:])
             return None
         return _static_input_shape(self._function)
+
+    @property
+    def takes_strings(self):
+        """Whether the SavedModel's input is a string tensor (text models)."""
+        if self.signature is not None:
+            specs = list(self._function.structured_input_signature[1].values())
+        else:
+            specs = _input_specs(self._function)
+        return bool(specs) and specs[0].dtype == tf.string
 
     def call(self, inputs, training=False):
         if self.signature is not None:

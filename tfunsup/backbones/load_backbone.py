@@ -8,6 +8,8 @@ import keras
 
 from tfunsup.backbones.application_preprocessing import ApplicationPreprocessing
 from tfunsup.backbones.hub_layer import BackboneUnavailableError, HubLayer
+from tfunsup.backbones.text_encoder import (
+    is_text_preset, load_text_encoder, text_encoder_from_hub_layer)
 from tfunsup.data.image_spec import ImageSpec
 
 DEFAULT_INPUT_SIZE = 224
@@ -26,7 +28,7 @@ def _is_url(spec):
 
 
 def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
-                  signature=None, output_key=None):
+                  signature=None, output_key=None, sequence_length=128):
     """Builds a feature extractor from a backbone spec.
 
     Args:
@@ -42,12 +44,16 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
               weights load through Keras' own cache (`KERAS_HOME`);
             - an in-memory `keras.Model` mapping images to features. It is
               used as is (weights shared, not copied) and its `trainable`
-              flag is set to `trainable`; clone it first to keep it apart.
+              flag is set to `trainable`; clone it first to keep it apart;
+            - a text encoder: a keras-hub preset (local folder, `hf://`,
+              `kaggle://`, `keras_hub:<name>`) or a TF Hub SavedModel taking
+              strings; see `tfunsup.backbones.text_encoder`.
         trainable: whether the backbone's weights are trained (fine-tuning).
         image_size: `(height, width)` of the input; None takes the spec's own
             (from `image_spec.json` or the traced signature), else 224x224.
         weights: for `keras:` specs, `"imagenet"` or None (random init).
         signature, output_key: see `HubLayer`.
+        sequence_length: tokens per text for keras-hub text encoders.
 
     Returns:
         A functional `keras.Model` named `"backbone"` mapping float32
@@ -55,7 +61,10 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
         `(batch, feature_dim)` features; its `image_spec` attribute is the
         `ImageSpec` inputs must be brought to (see
         `tfunsup.data.to_image_spec`; ImageNet backbones centre-crop to
-        the input's aspect ratio), its `spec_name` the spec string.
+        the input's aspect ratio), its `spec_name` the spec string. Text
+        encoders instead map a string tensor `(batch,)` to
+        `(batch, feature_dim)` and have `modality = "text"` (see
+        `load_text_encoder`).
 
     Raises:
         ValueError: an unknown spec, or a model whose output is not features.
@@ -66,6 +75,8 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
     if not isinstance(spec, (str, os.PathLike)):
         raise ValueError(f"Unknown backbone spec {spec!r}: expected a string or keras.Model.")
     spec = str(spec)
+    if is_text_preset(spec):
+        return load_text_encoder(spec, sequence_length=sequence_length, trainable=trainable)
     if spec.startswith("keras:"):
         name, *arguments = spec[len("keras:"):].split(",")
         return _from_application(name, trainable, image_size, weights,
@@ -101,6 +112,8 @@ def _wrap(core, spec, name_hint, preprocessing=None):
 def _from_saved_model(handle, trainable, image_size, signature, output_key):
     layer = HubLayer(handle, signature=signature, output_key=output_key,
                      trainable=trainable, name="hub")
+    if layer.takes_strings:
+        return text_encoder_from_hub_layer(layer, handle)
     saved = ImageSpec.load(layer.module_path)
     hint = layer.input_shape_hint
     channels = saved.channels if saved else (hint[2] if hint and hint[2] else 3)
