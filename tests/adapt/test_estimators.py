@@ -151,14 +151,14 @@ def test_keras_application_backbone_at_32x32_rgb(domains):
 
 @pytest.mark.parametrize("name", METHODS)
 def test_target_labels_are_refused(name, domains):
-    from tfunsup.data import ImageDataset
+    from tfunsup.data import ArrayDataset
 
     xs, ys, xt, yt = domains
     estimator = METHODS[name]()
     with pytest.raises(ValueError, match="Expected target_labels=None"):
         estimator.fit(xs, ys, xt, target_labels=yt)
     with pytest.raises(ValueError, match="ImageDataset 'digits' with labels"):
-        estimator.fit(xs, ys, ImageDataset(xt, yt, "digits"))
+        estimator.fit(xs, ys, ArrayDataset(xt, yt, "digits"))
     with pytest.raises(ValueError, match="a tuple of 2 items"):
         estimator.fit(xs, ys, (xt, yt))
     assert not hasattr(estimator, "network_")
