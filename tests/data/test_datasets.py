@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfunsup.data import DatasetUnavailableError, load_dataset
+from tfunsup.data import DatasetUnavailableError, FileDataset, ImageSummary, load_dataset
 
 
 @pytest.mark.parametrize("name, shape, n_classes", [
@@ -43,23 +43,33 @@ def _write_png(path, value, size=(10, 12)):
     Image.fromarray(np.full(size, value, np.uint8)).save(path)
 
 
-def test_folder_with_class_subfolders(tmp_path):
+def test_folder_is_listed_not_decoded_with_labels_from_subfolders(tmp_path):
     for label, value in (("cat", 10), ("dog", 200)):
         (tmp_path / label).mkdir()
         for i in range(3):
             _write_png(tmp_path / label / f"{i}.png", value)
     data = load_dataset(str(tmp_path), image_size=(16, 16), channels=1)
-    assert data.images.shape == (6, 16, 16, 1)
+    assert isinstance(data, FileDataset) and "images" not in vars(data)
+    assert list(data.ids) == [f"{c}/{i}.png" for c in ("cat", "dog") for i in range(3)]
     assert data.class_names == ("cat", "dog")
     np.testing.assert_array_equal(data.labels, [0, 0, 0, 1, 1, 1])
-    np.testing.assert_allclose(data.images[0].mean(), 10 / 255, atol=1e-6)
+    # The in-memory view, for flows that want arrays, decodes on demand.
+    assert data.images.shape == (6, 16, 16, 1)
+    np.testing.assert_allclose(data.images[0].mean(), 10 / 255, atol=1e-4)
+    assert data.summary() == ImageSummary(10, 12, 1, True)
 
 
-def test_flat_folder_has_no_labels(tmp_path):
-    for i in range(2):
-        _write_png(tmp_path / f"{i}.png", 128)
+def test_flat_folder_has_no_labels_and_a_label_pattern_gives_them(tmp_path):
+    for obj in (1, 2, 10):
+        for pose in range(2):
+            _write_png(tmp_path / f"obj{obj}__{pose}.png", 128)
     data = load_dataset(str(tmp_path), image_size=(8, 8))
-    assert data.images.shape == (2, 8, 8, 3) and data.labels is None
+    assert data.labels is None and len(data) == 6
+    named = load_dataset(str(tmp_path), label_pattern=r"obj(\d+)__")
+    assert named.class_names == ("1", "2", "10")
+    assert dict(zip(named.ids, named.labels))["obj10__1.png"] == 2
+    with pytest.raises(ValueError, match="does not match file"):
+        load_dataset(str(tmp_path), label_pattern=r"cat(\d+)")
 
 
 def test_empty_folder(tmp_path):
@@ -67,11 +77,12 @@ def test_empty_folder(tmp_path):
         load_dataset(str(tmp_path))
 
 
-def test_corrupt_image_is_named(tmp_path):
+def test_corrupt_image_is_named_by_the_in_memory_view(tmp_path):
     _write_png(tmp_path / "good.png", 1)
     (tmp_path / "broken.png").write_bytes(b"not a png at all")
+    data = load_dataset(str(tmp_path))  # listing never decodes
     with pytest.raises(ValueError, match="broken.png"):
-        load_dataset(str(tmp_path))
+        data.images
 
 
 def test_npz_uint8_and_labels(tmp_path):

@@ -36,7 +36,10 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
             - a local SavedModel directory (TF Hub feature-vector style, or
               a Keras `model.export()`); an `image_spec.json` beside
               `saved_model.pb` sets its input size and framing;
-            - `"keras:<ApplicationName>"`, e.g. `"keras:MobileNetV3Small"`;
+            - `"keras:<ApplicationName>"`, e.g. `"keras:MobileNetV3Small"`,
+              optionally with constructor arguments after commas, e.g.
+              `"keras:MobileNetV2,alpha=0.35"` (default alpha 1.0); ImageNet
+              weights load through Keras' own cache (`KERAS_HOME`);
             - an in-memory `keras.Model` mapping images to features. It is
               used as is (weights shared, not copied) and its `trainable`
               flag is set to `trainable`; clone it first to keep it apart.
@@ -51,7 +54,8 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
         `(batch, height, width, channels)` images in [0, 1] to float32
         `(batch, feature_dim)` features; its `image_spec` attribute is the
         `ImageSpec` inputs must be brought to (see
-        `tfunsup.data.to_image_spec`).
+        `tfunsup.data.to_image_spec`; ImageNet backbones centre-crop to
+        the input's aspect ratio), its `spec_name` the spec string.
 
     Raises:
         ValueError: an unknown spec, or a model whose output is not features.
@@ -63,7 +67,9 @@ def load_backbone(spec, *, trainable=False, image_size=None, weights="imagenet",
         raise ValueError(f"Unknown backbone spec {spec!r}: expected a string or keras.Model.")
     spec = str(spec)
     if spec.startswith("keras:"):
-        return _from_application(spec[len("keras:"):], trainable, image_size, weights)
+        name, *arguments = spec[len("keras:"):].split(",")
+        return _from_application(name, trainable, image_size, weights,
+                                 _parse_arguments(spec, arguments))
     path = Path(spec).expanduser()
     if _is_url(spec) or (path.is_dir() and (path / "saved_model.pb").is_file()):
         return _from_saved_model(spec, trainable, image_size, signature, output_key)
@@ -110,7 +116,28 @@ def _from_saved_model(handle, trainable, image_size, signature, output_key):
     return _wrap(layer, spec, handle)
 
 
-def _from_application(name, trainable, image_size, weights):
+def _parse_arguments(spec, arguments):
+    """`["alpha=0.35"]` -> `{"alpha": 0.35}` (numbers, True/False, else str)."""
+    parsed = {}
+    for argument in arguments:
+        key, sep, value = argument.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(
+                f"Expected 'keras:<Name>,key=value,...'. Received: '{spec}'")
+        value = value.strip()
+        for convert in (int, float):
+            try:
+                value = convert(value)
+                break
+            except ValueError:
+                pass
+        if value in ("True", "False"):
+            value = value == "True"
+        parsed[key.strip()] = value
+    return parsed
+
+
+def _from_application(name, trainable, image_size, weights, arguments=None):
     constructor = getattr(keras.applications, name, None)
     if constructor is None or not inspect.isfunction(constructor):
         raise ValueError(
@@ -126,9 +153,11 @@ def _from_application(name, trainable, image_size, weights):
         )
     try:
         base = constructor(include_top=False, weights=weights, pooling="avg",
-                           input_shape=(height, width, 3))
+                           input_shape=(height, width, 3), **(arguments or {}))
+    except TypeError as error:
+        raise ValueError(f"Bad arguments for keras:{name}: {error}") from error
     except Exception as error:  # keras raises a bare Exception on URL fetch failure
-        if weights is None:
+        if weights is None or isinstance(error, ValueError):
             raise
         raise BackboneUnavailableError(
             f"Cannot load backbone 'keras:{name}' with weights={weights!r}: "
@@ -137,8 +166,9 @@ def _from_application(name, trainable, image_size, weights):
         ) from error
     base.trainable = trainable
     module = constructor.__module__.rsplit(".", 1)[-1]
-    spec = ImageSpec(height, width, channels=3)
-    return _wrap(base, spec, f"keras:{name}", ApplicationPreprocessing(module))
+    spec = ImageSpec(height, width, channels=3, crop_to_aspect_ratio=True)
+    suffix = "".join(f",{k}={v}" for k, v in (arguments or {}).items())
+    return _wrap(base, spec, f"keras:{name}{suffix}", ApplicationPreprocessing(module))
 
 
 def _from_keras_model(model, trainable, image_size):

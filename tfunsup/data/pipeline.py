@@ -1,23 +1,32 @@
 """`tf.data` input pipelines that bring images to a backbone's `ImageSpec`."""
 
+import dataclasses
+
+import numpy as np
 import tensorflow as tf
 
 from tfunsup.data.image_spec import ImageSpec
 
 
 def to_image_spec(images, spec):
-    """Resizes, frames and converts channels of an image batch.
+    """Resizes, frames or crops, and converts channels of images.
 
     Args:
-        images: float32 tensor `(batch, height, width, channels)` in [0, 1],
-            channels 1 or 3.
+        images: float32 tensor `(batch, height, width, channels)` or one
+            image `(height, width, channels)`, values in [0, 1], channels 1
+            or 3.
         spec: `ImageSpec` of the target input.
 
     Returns:
-        float32 tensor `(batch, spec.height, spec.width, spec.channels)` in
-        [0, 1]; the image is resized to `content_fraction` of the input and
-        zero-padded around (no resize when `spec.height` is None).
+        float32 tensor of the same rank with size `(spec.height,
+        spec.width)` and `spec.channels` channels, in [0, 1]. With
+        `spec.crop_to_aspect_ratio` the largest centred window of the target
+        aspect ratio is resized (bilinear, antialiased); otherwise the whole
+        image is resized to `content_fraction` of the input and zero-padded
+        around. No resize when `spec.height` is None.
     """
+    import keras
+
     x = tf.convert_to_tensor(images, tf.float32)
     channels = x.shape[-1]
     if spec.channels == 3 and channels == 1:
@@ -26,16 +35,98 @@ def to_image_spec(images, spec):
         x = tf.image.rgb_to_grayscale(x)
     if spec.height is None or spec.width is None:
         return x
+    if spec.crop_to_aspect_ratio:
+        x = keras.ops.image.resize(x, (spec.height, spec.width), interpolation="bilinear",
+                                   antialias=True, crop_to_aspect_ratio=True)
+        return tf.clip_by_value(x, 0.0, 1.0)
     content = (max(1, round(spec.height * spec.content_fraction)),
                max(1, round(spec.width * spec.content_fraction)))
-    if tuple(x.shape[1:3]) != content:
+    if tuple(x.shape[-3:-1]) != content:
         x = tf.image.resize(x, content, method="bilinear", antialias=True)
     if content != (spec.height, spec.width):
         top = (spec.height - content[0]) // 2
         left = (spec.width - content[1]) // 2
-        x = tf.pad(x, [[0, 0], [top, spec.height - content[0] - top],
-                       [left, spec.width - content[1] - left], [0, 0]])
+        padding = [[top, spec.height - content[0] - top],
+                   [left, spec.width - content[1] - left], [0, 0]]
+        x = tf.pad(x, ([[0, 0]] if x.shape.rank == 4 else []) + padding)
     return tf.clip_by_value(x, 0.0, 1.0)
+
+
+def decode_image(path, spec):
+    """Reads and decodes one image file and brings it to `spec`.
+
+    BMP, GIF (first frame), JPEG and PNG, 8 or 16 bit, grey, RGB or RGBA
+    (alpha dropped), through `tf.io.decode_image`.
+
+    Args:
+        path: scalar string tensor, the file path.
+        spec: `ImageSpec`; `height`/`width` None keeps the file's size.
+
+    Returns:
+        float32 tensor `(height, width, spec.channels)` in [0, 1].
+    """
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, dtype=tf.float32,
+                               expand_animations=False)
+    return to_image_spec(image, spec)
+
+
+def image_pipeline(dataset, spec, batch_size=128, *, num_shards=1, shard_index=0,
+                   ignore_errors=True):
+    """The one `tf.data` road from a dataset's items to a backbone's input.
+
+    Files are decoded in parallel and resized straight to `spec` (nothing is
+    decoded up front, so memory does not grow with the number of files);
+    arrays are sliced and converted per batch. Each image travels with its
+    item position, so the caller knows which items came through: an
+    unreadable file is dropped (`Dataset.ignore_errors`) instead of aborting
+    the run, and is the position missing from the output.
+
+    Args:
+        dataset: `tfunsup.data.FileDataset` or `ArrayDataset`.
+        spec: `ImageSpec` of the backbone input. A file dataset needs a
+            fixed size; a None height/width falls back to 224.
+        batch_size: int >= 1.
+        num_shards: int >= 1; split the items across this many workers
+            (`tf.data.Dataset.shard`: worker `i` gets items i, i + N, ...).
+        shard_index: int in [0, num_shards), this worker's share.
+        ignore_errors: drop unreadable files (True) or raise (False).
+
+    Returns:
+        A `tf.data.Dataset` of `(images, index)` batches: float32
+        `(batch, height, width, channels)` in [0, 1] and int64 `(batch,)`
+        positions in `dataset`.
+
+    Raises:
+        ValueError: bad `batch_size`, `num_shards` or `shard_index`.
+    """
+    from tfunsup.data.datasets import FileDataset
+
+    if batch_size < 1:
+        raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size}")
+    if num_shards < 1 or not 0 <= shard_index < num_shards:
+        raise ValueError(
+            "Expected num_shards >= 1 and 0 <= shard_index < num_shards. Received: "
+            f"num_shards={num_shards}, shard_index={shard_index}")
+    index = np.arange(len(dataset), dtype=np.int64)
+    if isinstance(dataset, FileDataset):
+        if spec.height is None or spec.width is None:
+            spec = dataclasses.replace(spec, height=224, width=224)
+        items = tf.data.Dataset.from_tensor_slices((dataset.files.astype(str), index))
+        if num_shards > 1:
+            items = items.shard(num_shards, shard_index)
+        ds = items.map(lambda path, i: (decode_image(path, spec), i),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        if ignore_errors:
+            ds = ds.ignore_errors()
+        ds = ds.batch(batch_size)
+    else:
+        items = tf.data.Dataset.from_tensor_slices((dataset.images, index))
+        if num_shards > 1:
+            items = items.shard(num_shards, shard_index)
+        ds = items.batch(batch_size).map(lambda x, i: (to_image_spec(x, spec), i),
+                                         num_parallel_calls=tf.data.AUTOTUNE,
+                                         deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=False,
@@ -82,4 +173,4 @@ def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=Fals
     return ds.with_options(options).prefetch(2)
 
 
-__all__ = ["ImageSpec", "make_dataset", "to_image_spec"]
+__all__ = ["ImageSpec", "decode_image", "image_pipeline", "make_dataset", "to_image_spec"]

@@ -13,15 +13,17 @@ class ToImageSpec(keras.layers.Layer):
     their native size.
 
     Args:
-        height, width, channels, content_fraction: the `ImageSpec` fields.
+        height, width, channels, content_fraction, crop_to_aspect_ratio:
+            the `ImageSpec` fields.
 
     Call arguments:
         inputs: float32 `(batch, height, width, channels)` in [0, 1].
     """
 
-    def __init__(self, height, width, channels=3, content_fraction=1.0, **kwargs):
+    def __init__(self, height, width, channels=3, content_fraction=1.0,
+                 crop_to_aspect_ratio=False, **kwargs):
         super().__init__(**kwargs)
-        self.spec = ImageSpec(height, width, channels, content_fraction)
+        self.spec = ImageSpec(height, width, channels, content_fraction, crop_to_aspect_ratio)
 
     def call(self, inputs):
         return to_image_spec(inputs, self.spec)
@@ -33,5 +35,6 @@ class ToImageSpec(keras.layers.Layer):
         config = super().get_config()
         config.update(height=self.spec.height, width=self.spec.width,
                       channels=self.spec.channels,
-                      content_fraction=self.spec.content_fraction)
+                      content_fraction=self.spec.content_fraction,
+                      crop_to_aspect_ratio=self.spec.crop_to_aspect_ratio)
         return config

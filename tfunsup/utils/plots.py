@@ -18,27 +18,41 @@ def save_cluster_montage(images, assignments, path, per_cluster=10, order=None):
     """One row per cluster with up to `per_cluster` of its images.
 
     Args:
-        images: float32 `(n, height, width, channels)` in [0, 1].
+        images: float32 `(n, height, width, channels)` in [0, 1], or a
+            function `load(index) -> images` for an int array of positions,
+            called once with only the images shown (so a folder of 50,000
+            photos decodes `per_cluster` thumbnails per cluster, not all).
         assignments: int `(n,)` cluster index per image.
         path: PNG file to write.
         per_cluster: images shown per row.
         order: optional `(n,)` ranking key; smallest first within a cluster
-            (e.g. distance to the cluster centre).
+            (e.g. distance to the cluster centre, or minus the confidence).
     """
+    assignments = np.asarray(assignments)
     clusters = np.unique(assignments)
-    fig, axes = plt.subplots(len(clusters), per_cluster, squeeze=False,
-                             figsize=(per_cluster * 0.8, len(clusters) * 0.85))
-    for row, cluster in enumerate(clusters):
+    shown = []
+    for cluster in clusters:
         members = np.flatnonzero(assignments == cluster)
         if order is not None:
             members = members[np.argsort(order[members], kind="stable")]
+        shown.append(members[:per_cluster])
+    if callable(images):
+        flat = np.concatenate(shown)
+        decoded = images(flat)
+        lookup = {int(i): decoded[j] for j, i in enumerate(flat)}
+    else:
+        lookup = {int(i): images[i] for members in shown for i in members}
+    fig, axes = plt.subplots(len(clusters), per_cluster, squeeze=False,
+                             figsize=(per_cluster * 0.8, len(clusters) * 0.85))
+    for row, (cluster, members) in enumerate(zip(clusters, shown)):
         for col in range(per_cluster):
             ax = axes[row, col]
             if col < members.size:
-                _show(ax, images[members[col]])
+                _show(ax, lookup[int(members[col])])
             else:
                 ax.axis("off")
-        axes[row, 0].set_ylabel(f"{cluster}\n(n={members.size})", rotation=0,
+        size = int(np.sum(assignments == cluster))
+        axes[row, 0].set_ylabel(f"{cluster}\n(n={size})", rotation=0,
                                 labelpad=22, fontsize=7, va="center")
     fig.suptitle("Sample images per cluster", fontsize=9)
     fig.tight_layout()

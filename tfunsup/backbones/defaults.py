@@ -1,0 +1,66 @@
+"""Which backbone fits which images: the default choice and a mismatch check."""
+
+IMAGENET_BACKBONE = "keras:MobileNetV2"
+DIGIT_BACKBONE = "mnist5k_source"
+# Images at most this many pixels a side, and grey, count as digit-like.
+DIGIT_MAX_SIZE = 32
+
+
+def is_digit_like(summary):
+    """Small greyscale images (MNIST, USPS, scikit-learn digits).
+
+    Args:
+        summary: `tfunsup.data.ImageSummary` of the data.
+    """
+    return summary.greyscale and max(summary.height, summary.width) <= DIGIT_MAX_SIZE
+
+
+def choose_default_backbone(summary):
+    """The default backbone for data that looks like `summary`.
+
+    Small greyscale digit-like images keep the MNIST-5k source model
+    (tfunsup's own transfer source); everything else, RGB or natural
+    images, gets Keras' ImageNet MobileNetV2 (alpha 1.0, 224x224).
+
+    Args:
+        summary: `tfunsup.data.ImageSummary`.
+
+    Returns:
+        `(choice, reason)`: `choice` is `DIGIT_BACKBONE` or
+        `IMAGENET_BACKBONE`, `reason` a sentence saying why.
+    """
+    size = f"{summary.height}x{summary.width}x{summary.channels}"
+    if is_digit_like(summary):
+        return DIGIT_BACKBONE, (f"small greyscale images ({size}, <= {DIGIT_MAX_SIZE} px): "
+                                "the MNIST-5k source model")
+    kind = "greyscale" if summary.greyscale else "colour"
+    return IMAGENET_BACKBONE, (f"{kind} images ({size}): ImageNet MobileNetV2 "
+                               "(alpha 1.0, 224x224)")
+
+
+def domain_mismatch(spec, summary, backbone_name):
+    """A warning text when the backbone's input clearly does not fit the data.
+
+    Flags colour photos (or images larger than 64 px) fed to a small
+    greyscale model (e.g. 28x28 grey digits): colour is dropped and detail
+    is shrunk away.
+
+    Args:
+        spec: the backbone's `tfunsup.data.ImageSpec`.
+        summary: `tfunsup.data.ImageSummary` of the data.
+        backbone_name: str, named in the message.
+
+    Returns:
+        str or None.
+    """
+    small_grey_model = spec.channels == 1 and (spec.height or 0) <= DIGIT_MAX_SIZE
+    if not small_grey_model:
+        return None
+    if summary.greyscale and max(summary.height, summary.width) <= 64:
+        return None
+    what = "greyscale" if summary.greyscale else "RGB colour"
+    return (f"Backbone '{backbone_name}' expects {spec.height}x{spec.width} grey "
+            f"digit-like images, but the data are {what} images of "
+            f"{summary.height}x{summary.width}x{summary.channels}: they would be shrunk "
+            f"to {spec.height}x{spec.width} grey. An ImageNet backbone such as "
+            f"'{IMAGENET_BACKBONE}' fits them better.")
