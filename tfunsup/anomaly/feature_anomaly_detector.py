@@ -39,6 +39,46 @@ def l2_normalize(features):
     return features / np.maximum(norms, 1e-12)
 
 
+def truncated_backbone(backbone, layer):
+    """The backbone cut at an inner layer, its output globally average-pooled.
+
+    Args:
+        backbone: a `load_backbone` model wrapping a Keras functional model
+            (a `keras:` application or an in-memory `keras.Model`).
+        layer: name of a layer of that inner model, e.g.
+            `"block_13_expand_relu"` of MobileNetV2.
+
+    Returns:
+        A functional `keras.Model` with the backbone's `image_spec`.
+
+    Raises:
+        ValueError: no inner functional model has a layer of that name
+            (e.g. a TF Hub or SavedModel backbone).
+    """
+    import keras
+
+    for inner in backbone.layers:
+        if not isinstance(inner, keras.Model) or layer not in [l.name for l in inner.layers]:
+            continue
+        trunk = keras.Model(inner.inputs, inner.get_layer(layer).output, name=f"to_{layer}")
+        images = keras.Input(shape=backbone.input_shape[1:], name="images")
+        x = images
+        for step in backbone.layers[1:]:
+            if step is inner:
+                x = trunk(x)
+                break
+            x = step(x)
+        if len(x.shape) == 4:
+            x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        model = keras.Model(images, x, name="backbone")
+        model.image_spec = backbone.image_spec
+        model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},layer={layer}"
+        return model
+    raise ValueError(f"Expected layer to name a layer of a Keras functional backbone. "
+                     f"Received: layer={layer!r}, not found in backbone "
+                     f"'{getattr(backbone, 'spec_name', backbone.name)}'.")
+
+
 class FeatureAnomalyDetector(BaseEstimator):
     """Base of detectors that score images in a frozen backbone's feature space.
 
@@ -60,6 +100,9 @@ class FeatureAnomalyDetector(BaseEstimator):
             `keras.Model`.
         image_size: `(height, width)` of the backbone input, or None for the
             spec's own (224 x 224 for Keras Applications).
+        layer: None for the backbone's output features, or the name of an
+            inner layer whose globally average-pooled output is used
+            (Keras functional backbones only; see `truncated_backbone`).
         flip_average: average each image's features with those of its
             horizontal mirror image (test-time augmentation).
         contamination: float in (0, 0.5], the share of training images
@@ -78,29 +121,75 @@ class FeatureAnomalyDetector(BaseEstimator):
     # -- features ----------------------------------------------------------------
 
     def _feature_model(self, channels):
+        """The images -> unit-norm features model for `channels`-channel input
+        (built once per channel count; every image size is accepted)."""
+        import dataclasses
+
         import keras
 
         from tfunsup.backbones import load_backbone
         from tfunsup.layers import ToImageSpec
 
-        cached = getattr(self, "feature_model_", None)
-        if cached is not None:
-            if cached.input_shape[-1] != channels:
-                raise ValueError(f"Expected images with {cached.input_shape[-1]} channels "
-                                 f"as in fit. Received {channels} channels.")
-            return cached
-        backbone = load_backbone(self.backbone, image_size=self.image_size)
-        spec = backbone.image_spec
+        models = self.__dict__.setdefault("_feature_models", {})
+        if channels in models:
+            return models[channels]
+        if "_backbone" not in self.__dict__:
+            backbone = load_backbone(self.backbone, image_size=self.image_size)
+            self._backbone = (backbone if self.layer is None
+                              else truncated_backbone(backbone, self.layer))
+        backbone = self._backbone
         images = keras.Input(shape=(None, None, channels), name="images")
-        x = ToImageSpec(spec.height, spec.width, spec.channels, spec.content_fraction,
-                        name="to_image_spec")(images)
+        x = ToImageSpec(**dataclasses.asdict(backbone.image_spec), name="to_image_spec")(images)
         features = backbone(x, training=False)
         if self.flip_average:
             mirrored = backbone(keras.ops.flip(x, axis=2), training=False)
             features = keras.layers.Average(name="flip_average")([features, mirrored])
         features = keras.ops.normalize(features, axis=-1, order=2)
-        self.feature_model_ = keras.Model(images, features, name="feature_model")
-        return self.feature_model_
+        models[channels] = keras.Model(images, features, name="feature_model")
+        return models[channels]
+
+    def share_feature_model(self, other):
+        """Reuses `other`'s loaded backbone and feature models (same
+        `backbone`, `image_size` and `flip_average`), e.g. one detector per
+        class over one cached feature extraction. Returns self."""
+        for name in ("backbone", "image_size", "layer", "flip_average"):
+            if getattr(self, name) != getattr(other, name):
+                raise ValueError(f"Cannot share feature models: {name} differs "
+                                 f"({getattr(self, name)!r} vs {getattr(other, name)!r}).")
+        other._feature_model(3)
+        self._backbone = other._backbone
+        self._feature_models = other._feature_models
+        return self
+
+    @property
+    def image_spec(self):
+        """The backbone's `ImageSpec` (images are brought to it inside)."""
+        self._feature_model(3)
+        return self._backbone.image_spec
+
+    def extract_dataset_features(self, dataset):
+        """Streams a `tfunsup.data` dataset (a folder's `FileDataset` or an
+        `ArrayDataset`) through the data layer's pipeline and the feature
+        model; unreadable files are skipped and listed.
+
+        Args:
+            dataset: `tfunsup.data.FileDataset` or `ArrayDataset`.
+
+        Returns:
+            `tfunsup.data.Features`: unit-norm `features` of the readable
+            items, their positions `index` and the `skipped` item ids.
+
+        Raises:
+            ValueError: no readable item.
+        """
+        from tfunsup.data import extract_features
+
+        self._check_params()
+        spec = self.image_spec
+        name = getattr(self._backbone, "spec_name", str(self.backbone))
+        return extract_features(self._feature_model(spec.channels), dataset, spec=spec,
+                                backbone_name=f"{name},flip_average={self.flip_average}",
+                                batch_size=self.batch_size, verbose=self.verbose)
 
     def extract_features(self, images):
         """L2-normalised backbone features of images (flip-averaged if set).
@@ -128,6 +217,7 @@ class FeatureAnomalyDetector(BaseEstimator):
             dataset = tf.data.Dataset.from_tensor_slices(images).batch(self.batch_size)
         model = self._feature_model(channels)
         features = model.predict(dataset.prefetch(2), verbose=self.verbose)
+        self._last_channels = channels
         return np.asarray(features, np.float32)
 
     # -- fitting and scoring -------------------------------------------------------
@@ -147,7 +237,9 @@ class FeatureAnomalyDetector(BaseEstimator):
             ValueError: bad parameters or images.
         """
         self._check_params()
-        return self.fit_features(self.extract_features(images))
+        self.fit_features(self.extract_features(images))
+        self.n_channels_ = self._last_channels
+        return self
 
     def fit_features(self, features):
         """Fits the scorer on features from `extract_features` (cached ones).
@@ -209,7 +301,7 @@ class FeatureAnomalyDetector(BaseEstimator):
 
     # -- export --------------------------------------------------------------------
 
-    def build_scoring_model(self, channels=3):
+    def build_scoring_model(self, channels=None):
         """A functional `keras.Model`: images -> dict of `"scores"` float32
         `(batch,)` and `"is_anomaly"` int32 `(batch,)`.
 
@@ -221,15 +313,15 @@ class FeatureAnomalyDetector(BaseEstimator):
         from keras import ops
 
         self._check_fitted()
+        channels = channels or getattr(self, "n_channels_", 3)
         feature_model = self._feature_model(channels)
-        images = keras.Input(shape=(None, None, feature_model.input_shape[-1]),
-                             name="images")
+        images = keras.Input(shape=(None, None, channels), name="images")
         scores = self._scoring_layer()(feature_model(images))
         is_anomaly = ops.cast(ops.greater(scores, self.threshold_), "int32")
         return keras.Model(images, {"scores": scores, "is_anomaly": is_anomaly},
                            name="anomaly_detector")
 
-    def export(self, path, overwrite=False, channels=3):
+    def export(self, path, overwrite=False, channels=None):
         """Exports one SavedModel scoring images.
 
         `obj = tf.saved_model.load(path); obj.serve(images)` (and the
@@ -240,8 +332,8 @@ class FeatureAnomalyDetector(BaseEstimator):
         Args:
             path: destination folder.
             overwrite: replace an existing folder.
-            channels: input channels, when the detector was fitted on
-                features only (otherwise fit's).
+            channels: input channels; default those of the images
+                `extract_features` saw first, else 3.
 
         Returns:
             `Path` of the SavedModel.

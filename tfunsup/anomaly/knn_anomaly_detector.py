@@ -29,6 +29,8 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
             ImageNet MobileNetV2-1.0, `"keras:MobileNetV2"`).
         n_neighbors: int k >= 1 (DN2 uses 2).
         image_size: `(height, width)` backbone input, None for the spec's.
+        layer: None for the backbone's features, or an inner layer name
+            whose pooled output is used (e.g. `"block_13_expand_relu"`).
         flip_average: average features over the image and its mirror image.
         contamination: float in (0, 0.5].
         batch_size: int >= 1.
@@ -48,11 +50,12 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
     """
 
     def __init__(self, backbone="keras:MobileNetV2", n_neighbors=2, *, image_size=None,
-                 flip_average=True, contamination=0.05, batch_size=64, algorithm="auto",
+                 layer=None, flip_average=True, contamination=0.05, batch_size=64, algorithm="auto",
                  verbose=0):
         self.backbone = backbone
         self.n_neighbors = n_neighbors
         self.image_size = image_size
+        self.layer = layer
         self.flip_average = flip_average
         self.contamination = contamination
         self.batch_size = batch_size

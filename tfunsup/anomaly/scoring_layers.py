@@ -14,7 +14,8 @@ class NearestNeighborDistance(keras.layers.Layer):
         s(f) = \\frac{1}{k} \\sum_{j=1}^{k} \\|f - b_{(j)}(f)\\|_2
 
     where :math:`b_{(j)}(f)` is the j-th nearest bank row. Exhaustive search
-    by one matrix product (the bank is a non-trainable weight).
+    by one matrix product (the bank is a non-trainable weight), then the k
+    distances recomputed from differences.
 
     Args:
         bank_size: int, rows of the bank.
@@ -43,8 +44,12 @@ class NearestNeighborDistance(keras.layers.Layer):
         squared = (ops.sum(ops.square(inputs), axis=1, keepdims=True)
                    + ops.sum(ops.square(self.bank), axis=1)[None, :]
                    - 2.0 * ops.matmul(inputs, ops.transpose(self.bank)))
-        nearest, _ = ops.top_k(-squared, k=self.n_neighbors, sorted=True)
-        return ops.mean(ops.sqrt(ops.maximum(-nearest, 0.0)), axis=1)
+        # The matrix product finds the neighbours; their distances are then
+        # recomputed as differences, exact also for near-duplicates.
+        _, index = ops.top_k(-squared, k=self.n_neighbors, sorted=True)
+        neighbours = ops.take(self.bank, index, axis=0)
+        distances = ops.sqrt(ops.sum(ops.square(inputs[:, None, :] - neighbours), axis=-1))
+        return ops.mean(distances, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],)
