@@ -72,8 +72,9 @@ class GaussianAnomalyDetector(FeatureAnomalyDetector):
         covariance matrices. J. Multivariate Analysis 2004.
     """
 
-    def __init__(self, backbone="keras:MobileNetV2", *, image_size=None, layer=None, flip_average=True,
-                 contamination=0.05, batch_size=64, n_splits=5, verbose=0):
+    def __init__(self, backbone="keras:MobileNetV2", *, image_size=None, layer=None,
+                 flip_average=True, contamination=0.05, batch_size=64, n_splits=5,
+                 verbose=0):
         self.backbone = backbone
         self.image_size = image_size
         self.layer = layer
