@@ -1,5 +1,7 @@
 """Mahalanobis distance to a Gaussian of pretrained features."""
 
+import numbers
+
 import numpy as np
 
 from tfunsup.anomaly.feature_anomaly_detector import FeatureAnomalyDetector
@@ -86,8 +88,8 @@ class GaussianAnomalyDetector(FeatureAnomalyDetector):
 
     def _check_params(self):
         super()._check_params()
-        if isinstance(self.n_splits, bool) or not isinstance(self.n_splits, int) or \
-                self.n_splits < 2:
+        if isinstance(self.n_splits, bool) or not isinstance(
+                self.n_splits, numbers.Integral) or self.n_splits < 2:
             raise ValueError(f"Expected n_splits >= 2. Received: n_splits={self.n_splits!r}")
 
     def _check_n_train(self, n):
