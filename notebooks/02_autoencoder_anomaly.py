@@ -289,5 +289,6 @@ plt.show()
 
 # %% [markdown]
 # `run/detector/` is one SavedModel, the normal-feature statistics inside:
-# `tf.saved_model.load(...).serve(images)` returns `{"scores",
-# "is_anomaly"}` for float32 images in [0, 1] of any size.
+# `loaded = tf.saved_model.load(path)`, then `loaded.serve(images)` returns
+# `{"scores", "is_anomaly"}` for float32 images in [0, 1] of any size (keep
+# `loaded` referenced while you use it).

@@ -92,7 +92,8 @@ def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, cap
     spec = ImageSpec(224, 224, 3, crop_to_aspect_ratio=True)
     images = tf.stack([decode_image(tf.constant(str(photo_folders / "score" / r["path"])), spec)
                        for r in rows])
-    served = tf.saved_model.load(str(out / "detector")).serve(images)
+    loaded = tf.saved_model.load(str(out / "detector"))  # keep a reference while serving
+    served = loaded.serve(images)
     np.testing.assert_allclose(served["scores"].numpy(), scores, rtol=1e-3, atol=1e-4)
     np.testing.assert_array_equal(served["is_anomaly"].numpy(), flags)
 
