@@ -1,43 +1,132 @@
+import csv
 import json
+import shutil
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfunsup.cli import main
 
+LIGHT_BACKBONE = "keras:MobileNetV2,alpha=0.35"
 
-def test_small_run_writes_table_figures_and_detectors(tmp_path):
+
+def test_autoencoder_benchmark_writes_table_figures_and_detectors(tmp_path):
     out = tmp_path / "anomaly"
-    code = main(["anomaly", "--data", "digits", "--classes", "3", "--epochs", "1",
-                 "--latent-dim", "4", "--export", "--quiet", "--out", str(out)])
+    code = main(["anomaly", "--method", "autoencoder", "--data", "digits", "--classes", "0",
+                 "--epochs", "15", "--latent-dim", "4", "--export", "--quiet",
+                 "--out", str(out)])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["auc_per_class"]) == {"3"}
-    assert 0.0 <= metrics["mean_auc"] <= 1.0
-    assert metrics["mean_auc"] == pytest.approx(metrics["auc_per_class"]["3"])
-    for name in ("score_histograms.png", "worst_reconstructed.png"):
+    assert set(metrics["auc_per_class"]) == {"0"}
+    # Even a small autoencoder trained on zeros ranks most other digits above
+    # held-out zeros.
+    assert metrics["mean_auc"] >= 0.85
+    for name in ("score_histograms.png", "top_anomalies.png"):
         assert (out / name).stat().st_size > 1000
-    assert (out / "detectors" / "3" / "saved_model.pb").is_file()
+    assert (out / "detectors" / "0" / "saved_model.pb").is_file()
 
 
 @pytest.mark.parametrize("argv,message", [
     (["--contamination", "0.7"], "--contamination"),
     (["--contamination", "0"], "--contamination"),
     (["--latent-dim", "0"], "--latent-dim"),
+    (["--n-neighbors", "0"], "--n-neighbors"),
     (["--train-fraction", "1.0"], "--train-fraction"),
     (["--classes", "42"], "--classes"),
+    (["--normal", "."], "--normal and --score"),
+    (["--normal", ".", "--score", "no/such/folder"], "--score"),
+    (["--normal", ".", "--score", ".", "--method", "autoencoder"], "feature method"),
 ])
 def test_bad_input_is_one_line_error_and_no_output(argv, message, tmp_path, capsys):
     out = tmp_path / "anomaly"
-    assert main(["anomaly", "--data", "digits", "--out", str(out), *argv]) == 2
+    assert main(["anomaly", "--data", "digits", "--method", "autoencoder", "--out", str(out),
+                 *argv]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
 
 
+@pytest.fixture(scope="module")
+def photo_folders(shared_data, tmp_path_factory):
+    """20 real airplanes as the normal folder; a score folder of 6 held-out
+    airplanes (sub-folder `normal`), 6 frogs and one corrupt file."""
+    cifar = shared_data("cifar10-test")
+    root = tmp_path_factory.mktemp("photos")
+    planes = sorted((cifar / "airplane").glob("*.jpg"))
+    frogs = sorted((cifar / "frog").glob("*.jpg"))
+    for folder, files in [(root / "normal", planes[:20]),
+                          (root / "score" / "normal", planes[20:26]),
+                          (root / "score" / "frog", frogs[:6])]:
+        folder.mkdir(parents=True)
+        for file in files:
+            shutil.copy(file, folder / file.name)
+    (root / "score" / "frog" / "broken.jpg").write_bytes(b"not a JPEG")
+    return root
+
+
+def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["anomaly", "--method", "knn", "--normal", str(photo_folders / "normal"),
+                 "--score", str(photo_folders / "score"), "--backbone", LIGHT_BACKBONE,
+                 "--contamination", "0.1", "--quiet", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    with open(out / "scores.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["path"] for r in rows if "broken" in r["path"]] == []
+    assert len(rows) == 12
+    scores = np.array([float(r["score"]) for r in rows])
+    assert np.all(np.diff(scores) <= 0), "scores.csv is sorted, most anomalous first"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["skipped_score_files"] == ["frog/broken.jpg"]
+    assert (out / "skipped_files.txt").read_text().split() == ["frog/broken.jpg"]
+    assert metrics["n_normal"] == 20 and metrics["n_scored"] == 12
+    # The score folder's `normal` sub-folder labels it: frogs rank above airplanes.
+    assert metrics["normal_class"] == "normal"
+    assert metrics["roc_auc"] >= 0.7  # measured 0.78 (6 airplanes vs 6 frogs)
+    flags = np.array([int(r["is_anomaly"]) for r in rows])
+    np.testing.assert_array_equal(flags, (scores > metrics["threshold"]).astype(int))
+    assert (out / "most_and_least_anomalous.png").stat().st_size > 5000
+    # The exported SavedModel reproduces scores.csv from the image files.
+    from tfunsup.data import ImageSpec, decode_image
+
+    spec = ImageSpec(224, 224, 3, crop_to_aspect_ratio=True)
+    images = tf.stack([decode_image(tf.constant(str(photo_folders / "score" / r["path"])), spec)
+                       for r in rows])
+    loaded = tf.saved_model.load(str(out / "detector"))  # keep a reference while serving
+    served = loaded.serve(images)
+    np.testing.assert_allclose(served["scores"].numpy(), scores, rtol=1e-3, atol=1e-4)
+    np.testing.assert_array_equal(served["is_anomaly"].numpy(), flags)
+
+
 @pytest.mark.large
-def test_default_run_reaches_mean_auc_093(tmp_path):
-    """Acceptance: `tfunsup anomaly` with its defaults (MNIST-5k, 10 digits)."""
+def test_cifar10_subset_gaussian_beats_a_floor(shared_data, tmp_path):
+    """Acceptance on a subset: 100 real CIFAR-10 images per class, four normal
+    classes; ImageNet MobileNetV2 features, Gaussian (Mahalanobis) scoring.
+    The same computation on cached features of these 1,000 images gave AUCs
+    0.84-0.94 (mean 0.91); the full 10,000-image benchmark is in the README."""
+    cifar = shared_data("cifar10-test")
+    data = tmp_path / "cifar-subset"
+    for folder in sorted(p for p in cifar.iterdir() if p.is_dir()):
+        (data / folder.name).mkdir(parents=True)
+        for file in sorted(folder.glob("*.jpg"))[:100]:
+            (data / folder.name / file.name).symlink_to(file)
+    out = tmp_path / "run"
+    assert main(["anomaly", "--method", "gaussian", "--data", str(data), "--classes", "0", "1",
+                 "8", "9", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["auc_per_class"]) == 4
+    assert metrics["mean_auc"] >= 0.87
+    assert min(metrics["auc_per_class"].values()) >= 0.78
+
+
+@pytest.mark.large
+def test_default_run_mnist5k_reaches_mean_auc_097(tmp_path):
+    """Acceptance: `tfunsup anomaly` with its defaults (MNIST-5k, 10 digits,
+    ImageNet MobileNetV2 mid-level features, Gaussian scoring; no MNIST labels
+    seen by any model)."""
     out = tmp_path / "anomaly"
     assert main(["anomaly", "--quiet", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert len(metrics["auc_per_class"]) == 10
-    assert metrics["mean_auc"] >= 0.93
+    assert metrics["layer"] == "block_13_expand_relu"
+    assert metrics["mean_auc"] >= 0.97

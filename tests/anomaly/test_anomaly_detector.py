@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.exceptions import NotFittedError
 
 from tfunsup.anomaly import (
     ReconstructionAnomalyDetector,
@@ -67,7 +68,7 @@ def test_bad_fit_data(images, match):
 def test_score_shape_must_match_fit(fitted):
     with pytest.raises(ValueError, match=r"as in fit"):
         fitted.score_samples(np.zeros((2, 28, 28, 1), np.float32))
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         ReconstructionAnomalyDetector().predict(np.zeros((2, 8, 8, 1), np.float32))
 
 
@@ -89,6 +90,16 @@ def test_anomaly_metrics_known_values():
     assert result["average_precision"] == pytest.approx((1.0 + 2 / 3) / 2)
     with pytest.raises(ValueError, match="both"):
         anomaly_metrics([1, 1], [0.1, 0.2])
+
+
+def test_one_class_split_all_anomalies():
+    labels = np.repeat(np.arange(3), 10)
+    train, test = one_class_split(labels, 1, 0.8, seed=0, anomalies="all")
+    assert set(labels[train]) == {1} and len(train) == 8
+    assert np.bincount(labels[test]).tolist() == [10, 2, 10]
+    assert not set(train) & set(test)
+    with pytest.raises(ValueError, match="anomalies"):
+        one_class_split(labels, 1, anomalies="some")
 
 
 def test_one_class_split_is_disjoint_and_shares_the_test_set():

@@ -33,17 +33,34 @@ def anomaly_metrics(is_anomaly, scores):
             "average_precision": float(average_precision_score(is_anomaly, scores))}
 
 
-def one_class_split(labels, normal_class, train_fraction=0.8, seed=0):
+def one_class_split(labels, normal_class, train_fraction=0.8, seed=0, anomalies="held_out"):
     """Train/test indices of the one-class protocol for one normal class.
 
     Every class is split at random into `train_fraction` / the rest; the
-    training indices are the normal class's training part, the test
-    indices the held-out part of every class. The test split is the same
-    for every `normal_class` given the same `seed`.
+    training indices are the normal class's training part. The test
+    indices are the held-out part of the normal class plus, with
+    `anomalies="held_out"`, the held-out part of every other class (the
+    test split is then the same for every `normal_class` given `seed`),
+    or with `anomalies="all"` every item of the other classes (the
+    protocol of DN2/PANDA-style CIFAR-10 benchmarks: train on 80 % of a
+    class, test on the remaining 20 % plus all other classes).
+
+    Args:
+        labels: int `(n,)` classes.
+        normal_class: the class treated as normal.
+        train_fraction: float in (0, 1).
+        seed: int, the random split.
+        anomalies: `"held_out"` or `"all"`.
 
     Returns:
-        `(train_index, test_index)` int arrays.
+        `(train_index, test_index)` sorted int arrays.
+
+    Raises:
+        ValueError: bad `train_fraction` or `anomalies`, unknown class.
     """
+    if anomalies not in ("held_out", "all"):
+        raise ValueError(f"Expected anomalies 'held_out' or 'all'. "
+                         f"Received: anomalies={anomalies!r}")
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"Expected train_fraction in (0, 1). "
                          f"Received: train_fraction={train_fraction}")
@@ -56,6 +73,9 @@ def one_class_split(labels, normal_class, train_fraction=0.8, seed=0):
         test.append(index[cut:])
     if normal_class not in train:
         raise ValueError(f"Normal class {normal_class!r} is not in the labels.")
+    if anomalies == "all":
+        held_out = np.setdiff1d(np.flatnonzero(labels == normal_class), train[normal_class])
+        test = [held_out, np.flatnonzero(labels != normal_class)]
     return np.sort(train[normal_class]), np.sort(np.concatenate(test))
 
 

@@ -1,47 +1,59 @@
-"""Figures of the anomaly flow (matplotlib, Agg backend)."""
+"""Figures of the anomaly flow (matplotlib)."""
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from tfunsup.autoencoders.plots import show_image  # noqa: E402
+from tfunsup.autoencoders.plots import show_image
 
 
-def save_score_histograms(scores, labels, path, aucs=None):
-    """One histogram panel per normal class: scores of normal vs. anomalous test images.
+def plot_score_histograms(scores, is_anomaly, aucs=None, log=False):
+    """One histogram panel per normal class: scores of normal vs. anomalous test items.
 
     Args:
         scores: dict `{normal_class: float array (n_test,)}`.
-        labels: int `(n_test,)` true classes of the test images.
-        path: PNG file to write.
+        is_anomaly: dict `{normal_class: bool array (n_test,)}`, the truth.
         aucs: optional `{normal_class: ROC-AUC}` shown in the titles.
+        log: histogram of log10 scores (reconstruction errors).
+
+    Returns:
+        The matplotlib `Figure`.
     """
     classes = sorted(scores)
     cols = min(5, len(classes))
     rows = int(np.ceil(len(classes) / cols))
     fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(cols * 2.4, rows * 2.0))
     for ax, c in zip(axes.flat, classes):
-        s = np.log10(np.maximum(scores[c], 1e-8))
+        s = np.asarray(scores[c], np.float64)
+        s = np.log10(np.maximum(s, 1e-8)) if log else s
+        truth = np.asarray(is_anomaly[c], bool)
         bins = np.linspace(s.min(), s.max(), 30)
-        ax.hist(s[labels != c], bins=bins, alpha=0.6, density=True, label="anomalous")
-        ax.hist(s[labels == c], bins=bins, alpha=0.6, density=True, label="normal")
+        ax.hist(s[truth], bins=bins, alpha=0.6, density=True, label="anomalous")
+        ax.hist(s[~truth], bins=bins, alpha=0.6, density=True, label="normal")
         ax.set_title(f"normal = {c}" + (f", AUC {aucs[c]:.3f}" if aucs else ""), fontsize=8)
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(classes):]:
         ax.axis("off")
     axes[0, 0].legend(fontsize=6)
-    fig.supxlabel("log10 reconstruction error (anomaly score)", fontsize=8)
+    fig.supxlabel(("log10 " if log else "") + "anomaly score", fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def save_score_histograms(scores, is_anomaly, path, aucs=None, log=False):
+    """`plot_score_histograms` saved as a PNG at `path`."""
+    fig = plot_score_histograms(scores, is_anomaly, aucs, log)
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
 
-def save_worst_reconstructed(images, scores, labels, path, per_class=8):
+def save_top_anomalies(images, scores, labels, path, per_class=8):
     """Per normal class, the test images with the highest anomaly scores.
 
     Args:
-        images: float32 `(n_test, height, width, channels)` in [0, 1].
+        images: dict `{normal_class: float32 (n_test, height, width, channels)}`.
         scores: dict `{normal_class: float array (n_test,)}`.
-        labels: int `(n_test,)` true classes, shown above each image.
+        labels: dict `{normal_class: int array (n_test,)}`, true classes
+            shown above each image.
         path: PNG file to write.
         per_class: images per row.
     """
@@ -51,9 +63,51 @@ def save_worst_reconstructed(images, scores, labels, path, per_class=8):
     for row, c in enumerate(classes):
         worst = np.argsort(-scores[c], kind="stable")[:per_class]
         for col, i in enumerate(worst):
-            show_image(axes[row, col], images[i], title=f"{labels[i]}")
+            show_image(axes[row, col], images[c][i], title=f"{labels[c][i]}")
         axes[row, 0].set_ylabel(f"normal {c}", fontsize=7)
-    fig.suptitle("Highest reconstruction errors per detector (true class above)", fontsize=8)
+    fig.suptitle("Highest anomaly scores per detector (true class above)", fontsize=8)
     fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def plot_ranked_images(paths, scores, threshold=None, n=8, size=96):
+    """The `n` most and `n` least anomalous image files with their scores.
+
+    Args:
+        paths: file paths sorted from most to least anomalous.
+        scores: float array of the same order.
+        threshold: optional decision threshold (flagged images get a red
+            title).
+        n: images per row.
+        size: pixels a side each image is shown at.
+
+    Returns:
+        The matplotlib `Figure`.
+    """
+    import tensorflow as tf
+
+    from tfunsup.data import ImageSpec, decode_image
+
+    n = min(n, len(paths))
+    spec = ImageSpec(size, size, channels=3, crop_to_aspect_ratio=True)
+    rows = [("most anomalous", range(n)),
+            ("least anomalous", range(len(paths) - 1, len(paths) - 1 - n, -1))]
+    fig, axes = plt.subplots(2, n, squeeze=False, figsize=(n * 1.2, 2 * 1.45))
+    for r, (name, picks) in enumerate(rows):
+        for col, i in enumerate(picks):
+            image = decode_image(tf.constant(str(paths[i])), spec).numpy()
+            flagged = threshold is not None and scores[i] > threshold
+            show_image(axes[r, col], image, title=f"{scores[i]:.3g}")
+            axes[r, col].title.set_color("red" if flagged else "black")
+        axes[r, 0].set_ylabel(name, fontsize=7)
+    fig.suptitle("Anomaly scores (red: above the threshold)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_ranked_images(paths, scores, path, threshold=None, n=8):
+    """`plot_ranked_images` saved as a PNG at `path`."""
+    fig = plot_ranked_images(paths, scores, threshold, n)
     fig.savefig(path, dpi=90)
     plt.close(fig)

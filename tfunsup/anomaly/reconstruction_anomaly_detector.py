@@ -3,6 +3,8 @@
 import numbers
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from tfunsup.autoencoders.autoencoder_estimator import AutoencoderEstimator
 from tfunsup.data.validation import check_images
@@ -18,7 +20,7 @@ def check_contamination(contamination):
     return float(contamination)
 
 
-class ReconstructionAnomalyDetector:
+class ReconstructionAnomalyDetector(BaseEstimator):
     """Flags images an autoencoder trained on normal data reconstructs badly.
 
     `fit(normal_images)` trains an autoencoder (`AutoencoderEstimator`) on
@@ -87,12 +89,13 @@ class ReconstructionAnomalyDetector:
             raise ValueError(f"Expected threshold_quantile in [0.5, 1) or None. "
                              f"Received: threshold_quantile={q!r}")
 
-    def fit(self, images):
+    def fit(self, images, y=None):
         """Trains the autoencoder on normal images and sets the threshold.
 
         Args:
             images: float32 `(n, height, width, channels)` in [0, 1], normal
                 data only (no labels).
+            y: ignored (scikit-learn convention).
 
         Returns:
             self.
@@ -120,7 +123,8 @@ class ReconstructionAnomalyDetector:
 
     def _check_fitted(self):
         if not hasattr(self, "autoencoder_"):
-            raise ValueError(f"This {type(self).__name__} is not fitted yet; call fit first.")
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' with normal images first.")
 
     def score_samples(self, images):
         """Anomaly scores: per-image mean squared reconstruction error.
@@ -133,7 +137,8 @@ class ReconstructionAnomalyDetector:
             float32 array `(n,)`; higher = more anomalous.
 
         Raises:
-            ValueError: not fitted, or images of another shape or invalid.
+            NotFittedError: before `fit`.
+            ValueError: images of another shape or invalid.
         """
         self._check_fitted()
         return self.autoencoder_.reconstruction_error(images)

@@ -1,20 +1,72 @@
-"""`tfunsup anomaly`: one-class anomaly detection by reconstruction error."""
+"""`tfunsup anomaly`: one-class anomaly detection, on a benchmark or on a user's folders.
 
+Two modes:
+
+- benchmark (`--data`, default MNIST-5k): for each class c, fit a detector on
+  80 % of class c and score the rest of class c plus every other class;
+  ROC-AUC and average precision per class.
+- user folders (`--normal DIR --score DIR`): fit on the normal folder, score
+  the other, write `scores.csv`, `metrics.json`, a figure and the detector
+  SavedModel. No labels needed.
+"""
+
+import csv
+import hashlib
+import json
 import time
+from pathlib import Path
 
 from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument, check_fraction
 from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
 
+FEATURE_METHODS = ("knn", "gaussian")
+METHODS = FEATURE_METHODS + ("autoencoder",)
+# MobileNetV2's last blocks are tuned to ImageNet objects; on small greyscale
+# digits a mid-level layer separates the classes better (measured on MNIST-5k).
+DIGIT_LAYER = "block_13_expand_relu"
+# Sub-folder names of a labelled --score folder that hold normal images.
+NORMAL_FOLDER_NAMES = ("normal", "good", "ok")
+
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(
-        "anomaly", help="one-class anomaly detection by autoencoder reconstruction error",
-        description="The one-class protocol: for each class c, train an autoencoder on "
-                    "a split of class c only, score a held-out test set of all classes "
-                    "(c normal, the others anomalous) by reconstruction error, and report "
-                    "ROC-AUC and average precision per class. Default: MNIST-5k.")
+        "anomaly", help="one-class anomaly detection (pretrained features or autoencoder)",
+        description="Benchmark mode (--data): for each class c, fit on 80%% of class c "
+                    "only and score the remaining 20%% plus all other classes (c normal, "
+                    "the others anomalous); ROC-AUC and average precision per class. "
+                    "Folder mode (--normal DIR --score DIR): fit on a folder of normal "
+                    "images, score another folder, write scores.csv, metrics.json, a "
+                    "figure and the detector SavedModel.")
+    parser.add_argument("--method", choices=METHODS, default="gaussian",
+                        help="knn: kNN distance on pretrained features (DN2); gaussian: "
+                             "Mahalanobis distance to the normal features' Gaussian; "
+                             "autoencoder: reconstruction error (default: gaussian)")
     parser.add_argument("--data", default="mnist-5k",
-                        help="labeled dataset name or .npz (default: mnist-5k)")
+                        help="benchmark: labeled dataset name, folder (labels from "
+                             "sub-folders), .npz, or a folder of the shared data such "
+                             "as cifar10-test (default: mnist-5k)")
+    parser.add_argument("--normal", default=None, help="folder of normal images (folder mode)")
+    parser.add_argument("--score", default=None, help="folder of images to score (folder mode)")
+    parser.add_argument("--normal-class", default=None,
+                        help="folder mode: the --score sub-folder holding normal images, "
+                             "to report ROC-AUC/AP (default: a sub-folder named normal, "
+                             "good or ok, or named like the --normal folder)")
+    parser.add_argument("--backbone", default="keras:MobileNetV2",
+                        help="feature methods: a load_backbone spec (default: "
+                             "keras:MobileNetV2, ImageNet weights)")
+    parser.add_argument("--layer", default="auto",
+                        help="feature methods: an inner layer of the backbone whose pooled "
+                             "output is the feature, 'output' for the backbone's own "
+                             "features, or 'auto': the backbone's features, except "
+                             f"{DIGIT_LAYER} of MobileNetV2 for small greyscale "
+                             "digit-like images (default: auto)")
+    parser.add_argument("--n-neighbors", type=int, default=2, help="knn: k (default: 2)")
+    parser.add_argument("--no-flip-average", action="store_true",
+                        help="feature methods: do not average features over the image "
+                             "and its mirror image")
+    parser.add_argument("--feature-cache", default=None,
+                        help="feature methods: folder keeping extracted features between "
+                             "runs (keyed by data, backbone and input)")
     parser.add_argument("--architecture", choices=["dense", "conv"], default="dense")
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--epochs", type=int, default=50)
@@ -23,12 +75,13 @@ def add_parser(subparsers):
                         help="share of training scores above the threshold, in (0, 0.5] "
                              "(default: 0.05)")
     parser.add_argument("--train-fraction", type=float, default=0.8,
-                        help="share of each class used for training (default: 0.8)")
+                        help="benchmark: share of each class used for training "
+                             "(default: 0.8)")
     parser.add_argument("--classes", type=int, nargs="+", default=None,
-                        help="normal classes to run (default: all)")
+                        help="benchmark: normal classes to run (default: all)")
     parser.add_argument("--export", action="store_true",
-                        help="also export each class's detector as a SavedModel "
-                             "(detectors/<class>/, serving anomaly scores)")
+                        help="benchmark: also export each class's detector as a SavedModel "
+                             "(detectors/<class>/); folder mode always exports detector/")
     add_jit_argument(parser)
     add_common_arguments(parser, "runs/anomaly")
     parser.set_defaults(run=run, batch_size=64)
@@ -39,7 +92,7 @@ def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
-    for name in ("latent_dim", "epochs", "batch_size"):
+    for name in ("latent_dim", "epochs", "batch_size", "n_neighbors"):
         check_positive("--" + name.replace("_", "-"), getattr(args, name))
     if not args.learning_rate > 0:
         raise ValueError(
@@ -50,70 +103,274 @@ def _check_arguments(args):
         raise ValueError(f"Expected --contamination in (0, 0.5]. "
                          f"Received: --contamination={args.contamination}") from None
     check_fraction("--train-fraction", args.train_fraction)
+    if (args.normal is None) != (args.score is None):
+        raise ValueError("Expected --normal and --score together. Received: "
+                         f"--normal={args.normal}, --score={args.score}")
+    for flag in ("normal", "score"):
+        folder = getattr(args, flag)
+        if folder is not None and not Path(folder).is_dir():
+            raise NotADirectoryError(f"Expected --{flag} to be a folder of images. "
+                                     f"Received: --{flag}={folder}")
+    if args.normal is not None and args.method == "autoencoder":
+        raise ValueError("Folder mode needs a feature method. Received: --method=autoencoder "
+                         "(use knn or gaussian)")
+
+
+def _resolve_layer(args, dataset):
+    """`--layer`: None for the backbone's output, else an inner layer name."""
+    if args.layer == "output":
+        return None
+    if args.layer != "auto":
+        return args.layer
+    from tfunsup.backbones.defaults import is_digit_like
+
+    mobilenet = str(args.backbone).split(",")[0] == "keras:MobileNetV2"
+    return DIGIT_LAYER if mobilenet and is_digit_like(dataset.summary()) else None
+
+
+def make_detector(args, layer=None):
+    """The detector the arguments ask for (unfitted)."""
+    from tfunsup.anomaly import (
+        GaussianAnomalyDetector,
+        KNNAnomalyDetector,
+        ReconstructionAnomalyDetector,
+    )
+
+    flip = not args.no_flip_average
+    verbose = 0 if args.quiet else 1
+    if args.method == "knn":
+        return KNNAnomalyDetector(args.backbone, args.n_neighbors, layer=layer,
+                                  flip_average=flip,
+                                  contamination=args.contamination,
+                                  batch_size=args.batch_size, verbose=verbose)
+    if args.method == "gaussian":
+        return GaussianAnomalyDetector(args.backbone, layer=layer, flip_average=flip,
+                                       contamination=args.contamination,
+                                       batch_size=args.batch_size, verbose=verbose)
+    return ReconstructionAnomalyDetector(
+        args.architecture, args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, contamination=args.contamination,
+        jit_compile=JIT_CHOICES[args.jit], seed=args.seed)
+
+
+def _resolve_data(name):
+    """A dataset name or path; a bare name that is a folder of the shared data
+    (e.g. `cifar10-test`) resolves there."""
+    from tfunsup.data.datasets import dataset_names
+    from tfunsup.data.shared import data_dir
+
+    if name in dataset_names() or Path(name).exists():
+        return name
+    shared = data_dir() / name
+    return str(shared) if shared.is_dir() else name
+
+
+def _cached_features(detector, dataset, cache_dir, quiet):
+    """`detector.extract_dataset_features(dataset)`, kept in `cache_dir`."""
+    from tfunsup.data import feature_key, load_features, save_features
+
+    if cache_dir is None:
+        return detector.extract_dataset_features(dataset)
+    spec = detector.image_spec
+    name = f"{detector._backbone.spec_name},flip_average={detector.flip_average}"
+    # (spec_name carries ",layer=..." for an inner layer.)
+    key = feature_key(dataset, name, spec)
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = Path(cache_dir) / f"anomaly-features-{digest}.npz"
+    if path.is_file():
+        if not quiet:
+            print(f"features from {path}", flush=True)
+        return load_features(path)
+    features = detector.extract_dataset_features(dataset)
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    save_features(path, features, dataset.ids)
+    return features
 
 
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
+    if args.normal is not None:
+        return _run_folders(args, start)
+    return _run_benchmark(args, start)
+
+
+# -- benchmark mode ----------------------------------------------------------------
+
+
+def _run_benchmark(args, start):
     import numpy as np
+    from sklearn.base import clone
 
+    from tfunsup.anomaly import anomaly_metrics, one_class_split
+    from tfunsup.anomaly.plots import save_score_histograms, save_top_anomalies
     from tfunsup.data import load_dataset
+    from tfunsup.utils.run_directory import RunDirectory
 
-    data = load_dataset(args.data)
-    if data.labels is None:
+    data_name = _resolve_data(args.data)
+    dataset = load_dataset(data_name, image_size=(32, 32))
+    if dataset.labels is None:
         raise ValueError(f"The one-class protocol needs labeled data to score; "
-                         f"'{args.data}' has no labels.")
-    known = set(np.unique(data.labels).tolist())
+                         f"'{args.data}' has no labels (for unlabeled folders use "
+                         f"--normal DIR --score DIR).")
+    known = set(np.unique(dataset.labels).tolist())
     if args.classes is not None and not set(args.classes) <= known:
         raise ValueError(f"Expected --classes among {sorted(known)}. "
                          f"Received: --classes={args.classes}")
-    from tfunsup.anomaly import ReconstructionAnomalyDetector, one_class_evaluation
-    from tfunsup.anomaly.plots import save_score_histograms, save_worst_reconstructed
-    from tfunsup.utils.run_directory import RunDirectory
-
-    def make_detector(normal_class):
-        return ReconstructionAnomalyDetector(
-            args.architecture, args.latent_dim, epochs=args.epochs,
-            batch_size=args.batch_size, learning_rate=args.learning_rate,
-            contamination=args.contamination, jit_compile=JIT_CHOICES[args.jit],
-            seed=args.seed)
-
-    def progress(normal_class, metrics):
+    layer = _resolve_layer(args, dataset) if args.method in FEATURE_METHODS else None
+    base = make_detector(args, layer)
+    skipped = []
+    if args.method in FEATURE_METHODS:
+        extracted = _cached_features(base, dataset, args.feature_cache, args.quiet)
+        features, kept, skipped = extracted.features, extracted.index, list(extracted.skipped)
+    else:
+        kept = np.arange(len(dataset))
+        features = dataset.images
+    labels = dataset.labels[kept]
+    classes = sorted(known) if args.classes is None else args.classes
+    result = {"auc_per_class": {}, "ap_per_class": {}, "threshold_per_class": {},
+              "flagged_normal_rate_per_class": {}}
+    scores, is_anomaly, tests, detectors = {}, {}, {}, {}
+    for c in classes:
+        train, test = one_class_split(labels, c, args.train_fraction, args.seed,
+                                      anomalies="all")
+        detector = clone(base)
+        if args.method in FEATURE_METHODS:
+            detector.share_feature_model(base)
+            detector.fit_features(features[train])
+            s = detector.score_features(features[test])
+        else:
+            detector.fit(features[train])
+            s = detector.score_samples(features[test])
+        truth = labels[test] != c
+        metrics = anomaly_metrics(truth, s)
+        result["auc_per_class"][c] = metrics["roc_auc"]
+        result["ap_per_class"][c] = metrics["average_precision"]
+        result["threshold_per_class"][c] = detector.threshold_
+        result["flagged_normal_rate_per_class"][c] = float(np.mean(s[~truth] > detector.threshold_))
+        scores[c], is_anomaly[c], tests[c], detectors[c] = s, truth, test, detector
         if not args.quiet:
-            print(f"normal class {normal_class}: ROC-AUC {metrics['roc_auc']:.3f}, "
+            print(f"normal class {c}: ROC-AUC {metrics['roc_auc']:.3f}, "
                   f"AP {metrics['average_precision']:.3f}", flush=True)
-
-    result = one_class_evaluation(make_detector, data.images, data.labels,
-                                  classes=args.classes, train_fraction=args.train_fraction,
-                                  seed=args.seed, progress=progress)
-    test_index = result["test_index"]
-    test_labels = data.labels[test_index]
     metrics = {
-        "dataset": args.data, "protocol": "one-class: train on class c, test on all classes",
-        "architecture": args.architecture, "latent_dim": args.latent_dim,
-        "epochs": args.epochs, "contamination": args.contamination, "seed": args.seed,
-        "n_test": len(test_index),
-        "auc_per_class": result["auc_per_class"], "mean_auc": result["mean_auc"],
-        "ap_per_class": result["ap_per_class"], "mean_ap": result["mean_ap"],
-        "threshold_per_class": {c: d.threshold_ for c, d in result["detectors"].items()},
-        "flagged_normal_rate_per_class": {
-            c: float(np.mean(result["scores"][c][test_labels == c] > d.threshold_))
-            for c, d in result["detectors"].items()},
+        "dataset": args.data, "method": args.method,
+        "protocol": "one-class: fit on train_fraction of class c; test on the rest of "
+                    "class c (normal) and all other classes (anomalous)",
+        "train_fraction": args.train_fraction, "contamination": args.contamination,
+        "seed": args.seed, "n_items": len(dataset), "skipped_files": skipped,
+        **{k: v for k, v in result.items()},
+        "mean_auc": float(np.mean(list(result["auc_per_class"].values()))),
+        "mean_ap": float(np.mean(list(result["ap_per_class"].values()))),
     }
+    if args.method in FEATURE_METHODS:
+        metrics.update(backbone=args.backbone, layer=layer,
+                       flip_average=not args.no_flip_average,
+                       feature_dim=int(features.shape[1]))
+        if args.method == "knn":
+            metrics["n_neighbors"] = args.n_neighbors
+    else:
+        metrics.update(architecture=args.architecture, latent_dim=args.latent_dim,
+                       epochs=args.epochs)
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
-        save_score_histograms(result["scores"], test_labels,
-                              out.path / "score_histograms.png", result["auc_per_class"])
-        save_worst_reconstructed(data.images[test_index], result["scores"], test_labels,
-                                 out.path / "worst_reconstructed.png")
+        save_score_histograms(scores, is_anomaly, out.path / "score_histograms.png",
+                              result["auc_per_class"])
+        if args.method == "autoencoder":
+            images = {c: dataset.images[kept[tests[c]]] for c in classes}
+            save_top_anomalies(images, scores, {c: labels[tests[c]] for c in classes},
+                               out.path / "top_anomalies.png")
         if args.export:
-            for c, detector in result["detectors"].items():
+            for c, detector in detectors.items():
                 detector.export(out.path / "detectors" / str(c))
         metrics["seconds"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)
-
-    print_table([[c, result["auc_per_class"][c], result["ap_per_class"][c]]
-                 for c in result["auc_per_class"]] + [["mean", result["mean_auc"],
-                                                       result["mean_ap"]]],
+    print_table([[c, result["auc_per_class"][c], result["ap_per_class"][c]] for c in classes]
+                + [["mean", metrics["mean_auc"], metrics["mean_ap"]]],
                 ["normal class", "ROC-AUC", "AP"])
     print(f"wrote {args.out}/ in {metrics['seconds']:.1f} s")
+    return 0
+
+
+# -- folder mode ------------------------------------------------------------------
+
+
+def _normal_label(dataset, args):
+    """The label of the normal sub-folder of a labelled --score folder, or None."""
+    if dataset.labels is None or dataset.class_names is None:
+        return None
+    names = list(dataset.class_names)
+    if args.normal_class is not None:
+        if args.normal_class not in names:
+            raise ValueError(f"Expected --normal-class among the --score sub-folders "
+                             f"{names}. Received: --normal-class={args.normal_class}")
+        return names.index(args.normal_class)
+    wanted = NORMAL_FOLDER_NAMES + (Path(args.normal).resolve().name,)
+    for i, name in enumerate(names):
+        if name.lower() in wanted:
+            return i
+    return None
+
+
+def _run_folders(args, start):
+    import numpy as np
+
+    from tfunsup.anomaly import anomaly_metrics
+    from tfunsup.anomaly.plots import save_ranked_images
+    from tfunsup.data import load_dataset
+    from tfunsup.utils.run_directory import RunDirectory
+
+    normal = load_dataset(args.normal)
+    to_score = load_dataset(args.score)
+    normal_label = _normal_label(to_score, args)
+    layer = _resolve_layer(args, normal)
+    detector = make_detector(args, layer)
+    fit_features = detector.extract_dataset_features(normal)
+    detector.fit_features(fit_features.features)
+    detector.n_channels_ = 3
+    scored = detector.extract_dataset_features(to_score)
+    scores = detector.score_features(scored.features)
+    flags = (scores > detector.threshold_).astype(int)
+    ids = to_score.ids[scored.index]
+    order = np.argsort(-scores, kind="stable")
+    metrics = {
+        "mode": "folders", "method": args.method, "backbone": args.backbone, "layer": layer,
+        "flip_average": not args.no_flip_average, "normal": str(args.normal),
+        "score": str(args.score), "contamination": args.contamination,
+        "threshold": detector.threshold_, "n_normal": len(fit_features.features),
+        "n_scored": len(scores), "n_flagged": int(flags.sum()),
+        "skipped_normal_files": list(fit_features.skipped),
+        "skipped_score_files": list(scored.skipped),
+        "score_summary": {"min": float(scores.min()), "median": float(np.median(scores)),
+                          "max": float(scores.max())},
+    }
+    if args.method == "knn":
+        metrics["n_neighbors"] = args.n_neighbors
+    if normal_label is not None:
+        truth = to_score.labels[scored.index] != normal_label
+        metrics["normal_class"] = to_score.class_names[normal_label]
+        if 0 < truth.sum() < len(truth):
+            metrics.update(anomaly_metrics(truth, scores))
+    with RunDirectory(args.out, overwrite=args.overwrite) as out:
+        with open(out.path / "scores.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "score", "is_anomaly"])
+            for i in order:
+                writer.writerow([ids[i], f"{scores[i]:.6g}", flags[i]])
+        skipped = list(fit_features.skipped) + list(scored.skipped)
+        if skipped:
+            (out.path / "skipped_files.txt").write_text("\n".join(skipped) + "\n")
+        paths = [str(Path(to_score.root) / ids[i]) for i in order]
+        save_ranked_images(paths, scores[order], out.path / "most_and_least_anomalous.png",
+                           threshold=detector.threshold_)
+        detector.export(out.path / "detector", channels=3)
+        metrics["seconds"] = time.perf_counter() - start
+        write_json(out.path / "metrics.json", metrics)
+    if not args.quiet:
+        for i in order[:5]:
+            print(f"{scores[i]:.4f}  {'ANOMALY' if flags[i] else 'normal '}  {ids[i]}")
+        if skipped:
+            print(f"skipped {len(skipped)} unreadable file(s): {', '.join(skipped[:5])}")
+    summary = (f"flagged {int(flags.sum())} of {len(scores)} images as anomalous")
+    if "roc_auc" in metrics:
+        summary += f"; ROC-AUC {metrics['roc_auc']:.3f}, AP {metrics['average_precision']:.3f}"
+    print(f"{summary}; wrote {args.out}/ in {metrics['seconds']:.1f} s")
     return 0

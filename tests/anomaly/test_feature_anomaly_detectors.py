@@ -1,0 +1,141 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.covariance import LedoitWolf
+from sklearn.exceptions import NotFittedError
+
+from tfunsup.anomaly import GaussianAnomalyDetector, KNNAnomalyDetector
+from tfunsup.anomaly.feature_anomaly_detector import l2_normalize
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def features():
+    rng = np.random.default_rng(0)
+    normal = rng.normal(size=(60, 12)) + 3.0
+    queries = np.concatenate([rng.normal(size=(20, 12)) + 3.0, rng.normal(size=(20, 12))])
+    return normal.astype(np.float32), queries.astype(np.float32)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_knn_scores_match_brute_force(features, k):
+    normal, queries = features
+    detector = KNNAnomalyDetector(n_neighbors=k, contamination=0.1).fit_features(normal)
+    bank, q = _unit(normal.astype(np.float64)), _unit(queries.astype(np.float64))
+    distances = np.linalg.norm(q[:, None, :] - bank[None, :, :], axis=-1)
+    expected = np.sort(distances, axis=1)[:, :k].mean(axis=1)
+    np.testing.assert_allclose(detector.score_features(queries), expected, rtol=1e-5, atol=1e-6)
+    # Training scores leave each image out of its own neighbours.
+    within = np.linalg.norm(bank[:, None, :] - bank[None, :, :], axis=-1)
+    np.fill_diagonal(within, np.inf)
+    np.testing.assert_allclose(detector.train_scores_,
+                               np.sort(within, axis=1)[:, :k].mean(axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_gaussian_scores_match_mahalanobis(features):
+    normal, queries = features
+    detector = GaussianAnomalyDetector(contamination=0.1).fit_features(normal)
+    unit = _unit(normal.astype(np.float64))
+    mean = unit.mean(axis=0)
+    precision = np.linalg.inv(LedoitWolf(assume_centered=True).fit(unit - mean).covariance_)
+    z = _unit(queries.astype(np.float64)) - mean
+    expected = np.sqrt(np.einsum("ij,jk,ik->i", z, precision, z))
+    np.testing.assert_allclose(detector.score_features(queries), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("make", [lambda: KNNAnomalyDetector(contamination=0.1),
+                                  lambda: GaussianAnomalyDetector(contamination=0.1)])
+def test_threshold_predict_and_separation(features, make):
+    normal, queries = features
+    detector = make().fit_features(normal)
+    assert detector.threshold_ == pytest.approx(np.quantile(detector.train_scores_, 0.9))
+    scores = detector.score_features(queries)
+    np.testing.assert_array_equal(detector.predict_features(queries),
+                                  (scores > detector.threshold_).astype(int))
+    # The shifted cloud (last 20) scores above the normal one (first 20).
+    assert scores[20:].min() > scores[:20].max()
+    assert detector.predict_features(queries)[20:].all()
+
+
+@pytest.mark.parametrize("cls", [KNNAnomalyDetector, GaussianAnomalyDetector])
+def test_not_fitted(cls):
+    detector = cls()
+    with pytest.raises(NotFittedError):
+        detector.score_features(np.zeros((2, 4), np.float32))
+    with pytest.raises(NotFittedError):
+        detector.predict(np.zeros((2, 8, 8, 3), np.float32))
+    with pytest.raises(NotFittedError):
+        detector.build_scoring_model()
+
+
+@pytest.mark.parametrize("detector,match", [
+    (KNNAnomalyDetector(n_neighbors=0), "n_neighbors"),
+    (KNNAnomalyDetector(contamination=0.7), "contamination"),
+    (KNNAnomalyDetector(batch_size=0), "batch_size"),
+    (GaussianAnomalyDetector(n_splits=1), "n_splits"),
+])
+def test_bad_parameters(detector, match, features):
+    with pytest.raises(ValueError, match=match):
+        detector.fit_features(features[0])
+
+
+def test_bad_features(features):
+    normal, _ = features
+    with pytest.raises(ValueError, match="NaN"):
+        KNNAnomalyDetector().fit_features(np.full((5, 3), np.nan))
+    with pytest.raises(ValueError, match="more than n_neighbors"):
+        KNNAnomalyDetector(n_neighbors=5).fit_features(normal[:5])
+    detector = KNNAnomalyDetector().fit_features(normal)
+    with pytest.raises(ValueError, match="12 features"):
+        detector.score_features(np.zeros((2, 7), np.float32))
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        detector.score_samples(np.full((2, 8, 8, 3), 255.0, np.float32))
+
+
+def _tiny_backbone():
+    keras.utils.set_random_seed(0)
+    images = keras.Input(shape=(16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, activation="relu", name="conv_a")(images)
+    x = keras.layers.Conv2D(16, 3, activation="relu", name="conv_b")(x)
+    return keras.Model(images, keras.layers.GlobalAveragePooling2D()(x))
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    rng = np.random.default_rng(1)
+    normal = np.clip(rng.normal(0.3, 0.05, (40, 16, 16, 3)), 0, 1).astype(np.float32)
+    odd = np.clip(rng.uniform(0, 1, (10, 16, 16, 3)), 0, 1).astype(np.float32)
+    return normal, np.concatenate([normal[:10], odd])
+
+
+@pytest.mark.parametrize("cls", [KNNAnomalyDetector, GaussianAnomalyDetector])
+def test_images_flow_and_export_reload_gives_the_same_scores(cls, blobs, tmp_path):
+    normal, mixed = blobs
+    detector = cls(_tiny_backbone(), flip_average=True, contamination=0.1).fit(normal[10:])
+    scores = detector.score_samples(mixed)
+    assert scores[10:].mean() > scores[:10].mean()
+    path = detector.export(tmp_path / "detector")
+    with pytest.raises(FileExistsError):
+        detector.export(tmp_path / "detector")
+    reloaded = tf.saved_model.load(str(path))
+    outputs = reloaded.serve(tf.constant(mixed))
+    np.testing.assert_allclose(outputs["scores"].numpy(), scores, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(outputs["is_anomaly"].numpy(), detector.predict(mixed))
+    assert "scores" in reloaded.signatures["serving_default"](images=tf.constant(mixed[:2]))
+
+
+def test_inner_layer_features(blobs):
+    normal, mixed = blobs
+    detector = KNNAnomalyDetector(_tiny_backbone(), layer="conv_a").fit(normal)
+    assert detector.n_features_in_ == 8
+    assert detector.score_samples(mixed).shape == (20,)
+    with pytest.raises(ValueError, match="layer='nope'"):
+        KNNAnomalyDetector(_tiny_backbone(), layer="nope").fit(normal)
+
+
+def test_l2_normalize():
+    np.testing.assert_allclose(np.linalg.norm(l2_normalize(np.ones((3, 4))), axis=1), 1.0)
