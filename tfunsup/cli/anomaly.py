@@ -16,8 +16,15 @@ import json
 import time
 from pathlib import Path
 
-from tfunsup.cli.autoencoder import JIT_CHOICES, add_jit_argument, check_fraction
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    JIT_CHOICES,
+    add_common_arguments,
+    add_jit_argument,
+    check_fraction,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 FEATURE_METHODS = ("knn", "gaussian")
 METHODS = FEATURE_METHODS + ("autoencoder",)
