@@ -62,15 +62,19 @@ def test_exported_classifier_reloads_with_same_predictions(fitted, digits, tmp_p
 
 def test_labels_never_reach_fit_and_same_seed_same_assignments(source_model_path, digits):
     """Two fits, one given the true labels as `y` and one permuted labels:
-    identical assignments (fit ignores y; a seed makes it repeatable)."""
+    identical assignments (fit ignores y; a seed with op determinism makes it
+    repeatable), and op determinism is switched off again afterwards."""
+    from tfunsup.training import op_determinism_enabled
+
     subset = digits.images[:300]
     permuted = np.random.default_rng(1).permutation(digits.labels[:300])
 
     def run(y):
         return TransferClustering(str(source_model_path), 10, seed=3, head_epochs=3,
-                                  verbose=0).fit(subset, y).labels_
+                                  deterministic=True, verbose=0).fit(subset, y).labels_
 
     np.testing.assert_array_equal(run(digits.labels[:300]), run(permuted))
+    assert not op_determinism_enabled()
 
 
 def test_sklearn_estimator_api():

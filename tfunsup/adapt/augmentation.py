@@ -7,7 +7,6 @@ runs repeatable whatever the pipeline's parallelism.
 
 import tensorflow as tf
 
-
 AUGMENTATIONS = ("standard", "stroke", "none")
 
 

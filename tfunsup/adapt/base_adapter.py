@@ -1,7 +1,6 @@
 """What the domain-adaptation estimators share: input checks, the common
 frame, tf.data pipelines, prediction, scoring and SavedModel export."""
 
-import functools
 
 import keras
 import numpy as np
@@ -103,18 +102,6 @@ def resolve_jit_compile(jit_compile, strategy, deterministic=False):
     """`jit_compile` for `compile`: `tfunsup.training.resolve_jit_compile`
     with the adaptation flows' CPU rule (XLA measured slower on CPU)."""
     return training.resolve_jit_compile(jit_compile, strategy, deterministic=deterministic)
-
-
-def with_op_determinism(fit):
-    """Runs an estimator's `fit` under op determinism when its
-    `deterministic` attribute is True, restoring the previous state after."""
-
-    @functools.wraps(fit)
-    def wrapper(self, *args, **kwargs):
-        with training.op_determinism(bool(getattr(self, "deterministic", False))):
-            return fit(self, *args, **kwargs)
-
-    return wrapper
 
 
 class BaseAdapter:

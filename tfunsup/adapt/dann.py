@@ -3,11 +3,17 @@
 import keras
 import tensorflow as tf
 
-from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import (
+    BaseAdapter,
+    check_source,
+    check_target,
+    resolve_jit_compile,
+)
 from tfunsup.adapt.dann_model import DANNModel
 from tfunsup.adapt.network import build_domain_discriminator
 from tfunsup.adapt.schedules import AnnealedLearningRate
 from tfunsup.adapt.source_only import check_training_params
+from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 

@@ -3,10 +3,16 @@
 import keras
 import numpy as np
 
-from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import (
+    BaseAdapter,
+    check_source,
+    check_target,
+    resolve_jit_compile,
+)
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
+from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 

@@ -3,7 +3,13 @@
 import keras
 
 from tfunsup.adapt.augmentation import resolve_augment
-from tfunsup.adapt.base_adapter import BaseAdapter, with_op_determinism, check_source, check_target, resolve_jit_compile
+from tfunsup.adapt.base_adapter import (
+    BaseAdapter,
+    check_source,
+    check_target,
+    resolve_jit_compile,
+)
+from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 

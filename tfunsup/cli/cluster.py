@@ -7,7 +7,12 @@ import shutil
 import time
 from pathlib import Path
 
-from tfunsup.cli.common import add_common_arguments, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    add_deterministic_argument,
+    print_table,
+    write_json,
+)
 
 DEFAULT_DATA = "digits"
 
@@ -59,6 +64,7 @@ def add_parser(subparsers):
     parser.add_argument("--export-clusters", default=None, choices=["symlink", "copy"],
                         help="also write clusters/<k>/ folders of symlinks or copies")
     add_common_arguments(parser, "runs/cluster")
+    add_deterministic_argument(parser)
     # Feature extraction sizes its batches to the backbone input by default.
     parser.set_defaults(run=run, batch_size=None)
 
@@ -226,14 +232,15 @@ def run(args):
     estimator = TransferClustering(
         spec, args.n_clusters, graph_neighbors=args.graph_neighbors or None,
         head_epochs=args.head_epochs, fine_tune=fine_tune, batch_size=args.batch_size,
-        weights=weights, image_size=image_size, seed=args.seed, verbose=0 if args.quiet else 1)
+        weights=weights, image_size=image_size, seed=args.seed, deterministic=args.deterministic,
+        verbose=0 if args.quiet else 1)
     say(f"Clustering {len(features.index)} images of '{args.data}' ...")
     estimator.fit(data, features=features)  # no labels: they only score below
     index = estimator.index_
     labels = None if data.labels is None else data.labels[index]
     n_clusters = estimator.n_clusters_
     kmeans_labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(
-        estimator._embed(estimator.features_))
+        estimator.embedding_)
 
     metrics.update({"n_clusters": n_clusters, "n_clusters_auto": args.n_clusters == "auto",
                     "graph_neighbors": estimator.graph_neighbors_,
@@ -247,7 +254,7 @@ def run(args):
             "kmeans_features": clustering_scores(labels, kmeans_labels),
             "clustering": clustering_scores(labels, estimator.pseudo_label_history_[0]),
             "svm": clustering_scores(labels, estimator.svm_.predict(
-                estimator._embed(estimator.features_))),
+                estimator.embedding_)),
             "final": clustering_scores(labels, estimator.labels_),
         }
         if isinstance(data, FileDataset):

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfunsup import training
 from tfunsup.cluster.graph import check_features, l2_normalize, nearest_neighbors
 
 EPSILON = 1e-8
@@ -253,7 +254,7 @@ def make_neighbor_pairs(views, neighbors, batch_size, seed=None):
 def refine_clusters(features, initial_labels, *, n_clusters=None, features_flip=None,
                     neighbors=None, n_neighbors=20, prior="estimated", prior_weight=5.0,
                     scale=10.0, epochs=30, batch_size=256, learning_rate=1e-3,
-                    jit_compile="auto", seed=None, verbose=0):
+                    jit_compile="auto", seed=None, deterministic=False, verbose=0):
     """Refines an initial clustering of frozen features (no labels).
 
     Trains a `ClusterRefinementHead` started at the initial clusters'
@@ -281,8 +282,11 @@ def refine_clusters(features, initial_labels, *, n_clusters=None, features_flip=
         epochs: int >= 1; one epoch visits every item once as an anchor.
         batch_size: int >= 1 (capped at n).
         learning_rate: float > 0, Adam learning rate.
-        jit_compile: `"auto"`, True or False, as in `keras.Model.compile`.
-        seed: int or None; a fixed seed makes the run repeatable on CPU.
+        jit_compile: `"auto"`, True or False; resolved by
+            `tfunsup.training.resolve_jit_compile` (XLA on GPUs/TPUs).
+        seed: int or None; seeds the random number generators.
+        deterministic: bool; TensorFlow op determinism while training (with
+            a seed, CPU runs repeat bit for bit; no XLA), restored after.
         verbose: 0 silent, 1/2 `fit` progress.
 
     Returns:
@@ -355,16 +359,20 @@ def refine_clusters(features, initial_labels, *, n_clusters=None, features_flip=
                          f"Received: neighbors.shape={neighbors.shape}")
     neighbors = neighbors[:, :n_neighbors]
 
-    set_seed(seed, deterministic=jit_compile is not True)
-    model = ClusterRefinementHead(n_clusters, features.shape[1], prior=prior,
-                                  prior_weight=prior_weight, scale=scale)
-    model.set_prototypes(_centroids(views[0], initial_labels, n_clusters))
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), jit_compile=jit_compile)
-    batch_size = min(batch_size, n)
-    dataset = make_neighbor_pairs(np.stack(views), neighbors, batch_size, seed=seed)
-    history = model.fit(dataset, epochs=epochs, steps_per_epoch=max(1, n // batch_size),
-                        verbose=verbose)
-    probabilities = np.mean([model.predict(v, batch_size=1024, verbose=0) for v in views], axis=0)
+    set_seed(seed)
+    with training.op_determinism(deterministic):
+        model = ClusterRefinementHead(n_clusters, features.shape[1], prior=prior,
+                                      prior_weight=prior_weight, scale=scale)
+        model.set_prototypes(_centroids(views[0], initial_labels, n_clusters))
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      jit_compile=training.resolve_jit_compile(
+                          jit_compile, deterministic=deterministic))
+        batch_size = min(batch_size, n)
+        dataset = make_neighbor_pairs(np.stack(views), neighbors, batch_size, seed=seed)
+        history = model.fit(dataset, epochs=epochs, steps_per_epoch=max(1, n // batch_size),
+                            verbose=verbose)
+        probabilities = np.mean([model.predict(v, batch_size=1024, verbose=0) for v in views],
+                                axis=0)
     labels = probabilities.argmax(axis=1).astype(np.int64)
     confidence = probabilities[np.arange(n), labels].astype(np.float32)
     return RefinementResult(labels=labels, probabilities=probabilities.astype(np.float32),

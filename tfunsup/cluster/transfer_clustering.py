@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.svm import LinearSVC
 
+from tfunsup import training
 from tfunsup.backbones.defaults import (
     DIGIT_BACKBONE,
     choose_default_backbone,
@@ -18,14 +19,13 @@ from tfunsup.backbones.defaults import (
 )
 from tfunsup.backbones.load_backbone import load_backbone
 from tfunsup.data.datasets import ArrayDataset, ImageDataset
-from tfunsup.data.features import Features, extract_features
+from tfunsup.data.features import extract_features
 from tfunsup.data.pipeline import image_pipeline, make_dataset
 from tfunsup.data.validation import check_images, check_n_clusters
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.metrics.clustering import clustering_scores
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
-
 
 PROTOTYPE_SCALE = 10.0
 # Backbones up to this many parameters are fine-tuned by default
@@ -177,7 +177,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         image_size: `(height, width)` backbone input, None for its own.
         max_clusters: int, largest K considered by `n_clusters="auto"`.
         jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
-        seed: int or None; a fixed seed makes `fit` repeatable on CPU.
+        seed: int or None; seeds the random number generators.
+        deterministic: bool; TensorFlow op determinism during `fit` (with a
+            seed, CPU runs repeat bit for bit; no XLA), restored afterwards.
         strategy: `tf.distribute.Strategy`; default the current one.
         verbose: 0 silent, 1 progress bars.
 
@@ -186,6 +188,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         backbone_name_: str, the backbone spec used.
         backbone_choice_: str, why this backbone (when chosen by default).
         features_: float32 `(m, feature_dim)` features of the readable items.
+        embedding_: float32 `(m, d)`, those features L2-normalised (and
+            PCA-projected when `pca_components` is set), as clustered.
         index_: int64 `(m,)` positions of those items in the fit dataset.
         skipped_: tuple of str, ids of unreadable items (not clustered).
         n_clusters_: int, the K used (estimated when `n_clusters="auto"`).
@@ -214,7 +218,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                  graph_neighbors="auto", confidence=0.8, head_epochs=15, fine_tune="auto",
                  self_labeling_rounds=3, refinement=True, learning_rate=3e-4, weights="imagenet",
                  batch_size=None, image_size=None, max_clusters=50, jit_compile="auto",
-                 seed=None, strategy=None, verbose=1):
+                 seed=None, deterministic=False, strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
         self.normalize = normalize
@@ -231,6 +235,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.image_size = image_size
         self.max_clusters = max_clusters
         self.jit_compile = jit_compile
+        self.deterministic = deterministic
         self.seed = seed
         self.strategy = strategy
         self.verbose = verbose
@@ -261,6 +266,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                 f"Expected 1 <= pca_components <= number of samples ({n_samples}). "
                 f"Received: pca_components={self.pca_components}")
 
+    @training.with_op_determinism
     def fit(self, X, y=None, *, features=None):
         """Clusters `X` and trains the classifiers; uses no labels.
 
@@ -303,7 +309,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.feature_key_ = features.key
         n = len(self.features_)
         self._check_params(n)
-        embedded = self._embed(self.features_, fit=True)
+        embedded = self.embedding_ = self._embed(self.features_, fit=True)
         self._cluster(embedded)
         self.confident_ = self._confident(self.distances_[np.arange(n), self.cluster_labels_])
         self.pseudo_label_history_ = [self.cluster_labels_]
@@ -464,7 +470,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                                  n_clusters=self.n_clusters_, neighbors=neighbors,
                                  n_neighbors=n_neighbors, prior=self.prior_,
                                  epochs=self.head_epochs, jit_compile=self.jit_compile,
-                                 seed=self.seed, verbose=2 if self.verbose else 0)
+                                 seed=self.seed, deterministic=self.deterministic,
+                                 verbose=2 if self.verbose else 0)
         self.head_ = result.model
         self.classifier_ = self._classifier(self.head_, self.backbone_)
         self.pseudo_label_history_.append(result.labels)
@@ -480,7 +487,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             trainer, self.head_, self.classifier_, backbone = self._build_models()
             trainer.compile(optimizer=keras.optimizers.Adam(self.learning_rate),
                             loss="sparse_categorical_crossentropy",
-                            jit_compile=self.jit_compile)
+                            jit_compile=training.resolve_jit_compile(
+                                self.jit_compile, strategy, deterministic=self.deterministic))
         self.tuned_backbone_ = backbone if self.fine_tuned_ else None
         pseudo_labels, confident = self.cluster_labels_, self.confident_
         rounds = max(1, self.self_labeling_rounds)

@@ -10,11 +10,12 @@ from tfunsup.training.acceleration import (
     op_determinism_enabled,
     resolve_jit_compile,
     resolve_mixed_precision,
+    with_op_determinism,
 )
 from tfunsup.training.callbacks import check_fit_params, training_callbacks
 
 __all__ = [
     "check_fit_params", "cpu_flags", "cpu_supports_bfloat16",
     "has_accelerator", "op_determinism", "op_determinism_enabled", "resolve_jit_compile",
-    "resolve_mixed_precision", "training_callbacks",
+    "resolve_mixed_precision", "training_callbacks", "with_op_determinism",
 ]

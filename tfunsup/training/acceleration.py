@@ -114,6 +114,18 @@ def op_determinism(enabled=True):
             _set_op_determinism(previous)
 
 
+def with_op_determinism(fit):
+    """Decorates an estimator's `fit`: runs it under `op_determinism(
+    self.deterministic)` (off when the estimator has no such attribute)."""
+
+    @functools.wraps(fit)
+    def wrapper(self, *args, **kwargs):
+        with op_determinism(bool(getattr(self, "deterministic", False))):
+            return fit(self, *args, **kwargs)
+
+    return wrapper
+
+
 def resolve_jit_compile(jit_compile, strategy=None, *, cpu_xla=False, deterministic=False,
                         devices=None):
     """The `jit_compile` value (True or False) to pass to Keras `compile`.
