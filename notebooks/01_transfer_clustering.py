@@ -13,6 +13,8 @@
 # %% [markdown]
 # # Transfer clustering: cluster unlabeled digits with a model trained elsewhere
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/<owner>/tfunsup/blob/main/notebooks/01_transfer_clustering.ipynb)
+#
 # **What this shows.** A CNN trained on labeled MNIST (28×28 scans) is transferred
 # to scikit-learn's `digits` (8×8 block counts from other writers): its features
 # cluster the digits without any of their labels, and the clusters become a
@@ -20,13 +22,23 @@
 # raw pixels.
 #
 # **How long.** About 1–2 minutes on a 2-core CPU (the first run also trains the
-# 16-second source model); seconds on a Colab GPU. In CI it runs in a small-budget
-# mode (`TFUNSUP_NOTEBOOK_BUDGET=small`) on a subset.
-#
-# **On Colab**, install tfunsup first (uncomment), then pick *Runtime → GPU*:
+# source model). In CI it runs in a small-budget mode
+# (`TFUNSUP_NOTEBOOK_BUDGET=small`) on a subset.
 
 # %%
-# !pip install -q "tfunsup @ git+https://github.com/<your-account>/tfunsup"
+# Colab or a fresh environment: install tfunsup from its repository. The URL
+# is set once, here; the install is skipped when tfunsup already imports
+# (a clone installed with `pip install -e .`).
+REPO_URL = "git+https://github.com/<owner>/tfunsup"
+
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfunsup") is None:
+    if "<owner>" in REPO_URL:
+        raise RuntimeError(f"Set REPO_URL to the tfunsup repository. Received: {REPO_URL}")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO_URL])
 
 # %%
 import os

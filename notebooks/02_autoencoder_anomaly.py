@@ -13,6 +13,8 @@
 # %% [markdown]
 # # Autoencoders and transfer: dimensionality reduction, clustering and anomaly detection
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/<owner>/tfunsup/blob/main/notebooks/02_autoencoder_anomaly.ipynb)
+#
 # **What this shows.** A convolutional (denoising) autoencoder learns to
 # compress MNIST digits to a 10-number code without labels,
 #
@@ -30,15 +32,24 @@
 # --normal DIR --score DIR`.
 #
 # **How long.** About 10 minutes on a 2-core CPU with the full budget (most
-# of it MobileNetV2 features of ~1,600 photos at 224 px); a few minutes
-# a minute on a Colab GPU. In CI it runs in a small-budget mode
-# (`TFUNSUP_NOTEBOOK_BUDGET=small`) on a subset with a few epochs, so its
-# numbers there are not meaningful.
-#
-# **On Colab**, install tfunsup first (uncomment), then pick *Runtime → GPU*:
+# of it MobileNetV2 features of ~1,600 photos at 224 px). In CI it runs in a
+# small-budget mode (`TFUNSUP_NOTEBOOK_BUDGET=small`) on a subset with a few
+# epochs, so its numbers there are not meaningful.
 
 # %%
-# !pip install -q "tfunsup @ git+https://github.com/<your-account>/tfunsup"
+# Colab or a fresh environment: install tfunsup from its repository. The URL
+# is set once, here; the install is skipped when tfunsup already imports
+# (a clone installed with `pip install -e .`).
+REPO_URL = "git+https://github.com/<owner>/tfunsup"
+
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfunsup") is None:
+    if "<owner>" in REPO_URL:
+        raise RuntimeError(f"Set REPO_URL to the tfunsup repository. Received: {REPO_URL}")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO_URL])
 
 # %%
 import json

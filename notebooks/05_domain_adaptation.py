@@ -13,6 +13,8 @@
 # %% [markdown]
 # # Unsupervised domain adaptation: MNIST scans → 8×8 digits without their labels
 #
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/<owner>/tfunsup/blob/main/notebooks/05_domain_adaptation.ipynb)
+#
 # **What this shows.** A classifier trained on labeled MNIST (28×28 scans, the
 # *source* domain) is moved to scikit-learn's `digits` (8×8 block counts from
 # other writers, the *target* domain) whose labels it never sees:
@@ -32,10 +34,21 @@
 # (`TFUNSUP_NOTEBOOK_BUDGET=small`) on subsets with one epoch, so its numbers
 # there mean nothing.
 #
-# **On Colab**, install tfunsup first (uncomment), then pick *Runtime → GPU*:
 
 # %%
-# !pip install -q "tfunsup @ git+https://github.com/<your-account>/tfunsup"
+# Colab or a fresh environment: install tfunsup from its repository. The URL
+# is set once, here; the install is skipped when tfunsup already imports
+# (a clone installed with `pip install -e .`).
+REPO_URL = "git+https://github.com/<owner>/tfunsup"
+
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("tfunsup") is None:
+    if "<owner>" in REPO_URL:
+        raise RuntimeError(f"Set REPO_URL to the tfunsup repository. Received: {REPO_URL}")
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", REPO_URL])
 
 # %%
 import os

@@ -63,7 +63,8 @@ def test_figure_check_catches_a_backend_switched_at_import(tmp_path):
     assert cells_missing_figures(notebook) == [1]
 
 
-OWN_COLAB = ("03_pretrain_finetune", "04_gan")
+OWN_COLAB = ("01_transfer_clustering", "02_autoencoder_anomaly", "03_pretrain_finetune",
+             "04_gan", "05_domain_adaptation", "06_cluster_your_photos")
 
 
 @pytest.mark.parametrize("name", OWN_COLAB)
