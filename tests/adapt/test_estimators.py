@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.exceptions import NotFittedError
 
 from tfunsup.adapt import DANN, SHOT, SourceOnly
 from tfunsup.data import load_dataset
@@ -180,7 +181,7 @@ def test_bad_inputs_fail_before_training(name, domains):
         estimator.fit(xs, ys, xt * 255)
     with pytest.raises(ValueError, match="epochs >= 1. Received: epochs=0"):
         METHODS[name](epochs=0).fit(xs, ys, xt)
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         estimator.predict(xt)
     assert not hasattr(estimator, "network_")
 
@@ -199,7 +200,7 @@ def test_shot_source_arguments(fitted, domains):
         SHOT().fit(None, None, xt)
     with pytest.raises(ValueError, match="fitted SourceOnly or DANN"):
         SHOT(source_model="model.keras").fit(None, None, xt)
-    with pytest.raises(RuntimeError, match="not fitted yet"):
+    with pytest.raises(NotFittedError, match="not fitted yet"):
         SHOT(source_model=SourceOnly()).fit(None, None, xt)
     source_model = fitted["source-only"]
     with pytest.raises(ValueError, match="diversity_weight >= 0. Received: diversity_weight=-1"):

@@ -9,7 +9,11 @@ import tensorflow as tf
 
 from tfunsup.backbones import load_backbone
 from tfunsup.backbones.text_encoder import (
-    MaskedPooling, encode_texts, is_text_preset, load_text_encoder)
+    MaskedPooling,
+    encode_texts,
+    is_text_preset,
+    load_text_encoder,
+)
 
 MINILM = ("text-encoders", "all-MiniLM-L6-v2")
 PAIR = ["A man is eating food.", "A man is eating a piece of bread."]

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tfunsup.data import DatasetUnavailableError, FileDataset, ImageSummary, load_dataset
+from tfunsup.data import (
+    DatasetUnavailableError,
+    FileDataset,
+    ImageSummary,
+    load_dataset,
+)
 
 
 @pytest.mark.parametrize("name, shape, n_classes", [

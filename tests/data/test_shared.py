@@ -2,7 +2,12 @@
 
 import pytest
 
-from tfunsup.data.shared import DATA_DIR_ENV, SharedDataMissingError, data_dir, data_path
+from tfunsup.data.shared import (
+    DATA_DIR_ENV,
+    SharedDataMissingError,
+    data_dir,
+    data_path,
+)
 
 
 def test_environment_variable_wins(tmp_path, monkeypatch):

@@ -7,7 +7,13 @@ import pytest
 import tensorflow as tf
 
 from tfunsup.data import load_dataset
-from tfunsup.gan import GAN, build_discriminator, build_generator, export_generator, train_gan
+from tfunsup.gan import (
+    GAN,
+    build_discriminator,
+    build_generator,
+    export_generator,
+    train_gan,
+)
 
 SMALL = dict(latent_dim=4, width=4, batch_size=32)
 

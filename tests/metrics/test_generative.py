@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from tfunsup.metrics import generative
-from tfunsup.metrics.generative import frechet_distance, inception_score, kernel_distance
+from tfunsup.metrics.generative import (
+    frechet_distance,
+    inception_score,
+    kernel_distance,
+)
 
 
 def test_frechet_distance_of_a_sample_with_itself_is_zero():

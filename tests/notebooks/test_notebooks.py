@@ -2,7 +2,6 @@
 draws, and matches its jupytext source (`notebooks/*.py` is the source of
 truth); each starts with an "Open in Colab" badge and an install cell."""
 
-import os
 import re
 from pathlib import Path
 

@@ -5,6 +5,8 @@ frame, tf.data pipelines, prediction, scoring and SavedModel export."""
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from tfunsup import training
 from tfunsup.adapt.augmentation import augment_source, resolve_augment
@@ -104,7 +106,7 @@ def resolve_jit_compile(jit_compile, strategy, deterministic=False):
     return training.resolve_jit_compile(jit_compile, strategy, deterministic=deterministic)
 
 
-class BaseAdapter:
+class BaseAdapter(BaseEstimator):
     """Base of the estimators `SourceOnly`, `DANN` and `SHOT`.
 
     Subclasses store their arguments in `__init__` (including `backbone`,
@@ -165,8 +167,8 @@ class BaseAdapter:
 
     def _check_fitted(self):
         if not hasattr(self, "network_"):
-            raise RuntimeError(
-                f"This {type(self).__name__} is not fitted yet; call fit first.")
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' before using it.")
 
     def _check_new_images(self, images, name="images"):
         self._check_fitted()

@@ -1,7 +1,11 @@
 """One-class anomaly detection: pretrained-feature detectors (kNN, Gaussian),
 autoencoder reconstruction error, and their evaluation."""
 
-from tfunsup.anomaly.evaluation import anomaly_metrics, one_class_evaluation, one_class_split
+from tfunsup.anomaly.evaluation import (
+    anomaly_metrics,
+    one_class_evaluation,
+    one_class_split,
+)
 from tfunsup.anomaly.feature_anomaly_detector import FeatureAnomalyDetector
 from tfunsup.anomaly.gaussian_anomaly_detector import GaussianAnomalyDetector
 from tfunsup.anomaly.knn_anomaly_detector import KNNAnomalyDetector

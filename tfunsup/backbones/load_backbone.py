@@ -9,7 +9,10 @@ import keras
 from tfunsup.backbones.application_preprocessing import ApplicationPreprocessing
 from tfunsup.backbones.hub_layer import BackboneUnavailableError, HubLayer
 from tfunsup.backbones.text_encoder import (
-    is_text_preset, load_text_encoder, text_encoder_from_hub_layer)
+    is_text_preset,
+    load_text_encoder,
+    text_encoder_from_hub_layer,
+)
 from tfunsup.data.image_spec import ImageSpec
 
 DEFAULT_INPUT_SIZE = 224

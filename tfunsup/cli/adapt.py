@@ -4,7 +4,13 @@ unlabeled target (source-only baseline, DANN, SHOT)."""
 import csv
 import time
 
-from tfunsup.cli.common import add_common_arguments, add_deterministic_argument, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    add_deterministic_argument,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 METHODS = ("source-only", "dann", "shot")
 EMBEDDING_SAMPLES = 300  # per domain in the feature plot

@@ -172,7 +172,12 @@ def run(args):
     from tfunsup.backbones import load_backbone
     from tfunsup.backbones.defaults import domain_mismatch
     from tfunsup.cluster import resolve_backbone
-    from tfunsup.data import FileDataset, check_n_clusters, find_unreadable, load_dataset
+    from tfunsup.data import (
+        FileDataset,
+        check_n_clusters,
+        find_unreadable,
+        load_dataset,
+    )
 
     def say(message):
         if not args.quiet:
@@ -203,7 +208,6 @@ def run(args):
         warnings.warn(mismatch, stacklevel=1)
     features, feature_source = _features(args, data, backbone, say)
 
-    import numpy as np
 
     from tfunsup.data import FEATURES_FILENAME, save_features
     from tfunsup.utils.run_directory import RunDirectory

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 JIT_CHOICES = {"auto": "auto", "on": True, "off": False}
 
 

@@ -4,7 +4,12 @@ network (autoencoder + UMAP/GMM or DEC)."""
 import csv
 import time
 
-from tfunsup.cli.common import add_common_arguments, check_positive, print_table, write_json
+from tfunsup.cli.common import (
+    add_common_arguments,
+    check_positive,
+    print_table,
+    write_json,
+)
 
 
 def add_parser(subparsers):

@@ -125,9 +125,9 @@ def run(args):
                          f"coordinate picks the cluster). Received: --latent-dim {args.latent_dim}")
 
     from tfunsup.gan import export_generator, kmeans_pseudo_labels, train_gan
+    from tfunsup.gan.evaluation import sample_quality_report
     from tfunsup.gan.plots import save_image_grid, save_loss_curves
     from tfunsup.metrics.clustering import cluster_purity, clustering_scores
-    from tfunsup.gan.evaluation import sample_quality_report
     from tfunsup.metrics.generative import load_classifier, load_feature_extractor
     from tfunsup.utils.run_directory import RunDirectory
 

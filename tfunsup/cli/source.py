@@ -23,7 +23,10 @@ def add_parser(subparsers):
 def run(args):
     from tfunsup.data import load_dataset
     from tfunsup.source.source_model import (
-        default_source_model_path, export_feature_vector, train_source_model)
+        default_source_model_path,
+        export_feature_vector,
+        train_source_model,
+    )
 
     check_positive("--epochs", args.epochs)
     path = args.out or default_source_model_path()

@@ -21,7 +21,12 @@ from tfunsup.data.features import (
     save_features,
 )
 from tfunsup.data.image_spec import ImageSpec
-from tfunsup.data.pipeline import decode_image, image_pipeline, make_dataset, to_image_spec
+from tfunsup.data.pipeline import (
+    decode_image,
+    image_pipeline,
+    make_dataset,
+    to_image_spec,
+)
 from tfunsup.data.validation import check_images, check_labels, check_n_clusters
 
 __all__ = [

@@ -17,7 +17,6 @@ from tfunsup.data.datasets import DIGIT_DATASETS, ArrayDataset
 from tfunsup.data.shared import data_path
 from tfunsup.data.validation import check_images, check_labels
 
-
 DIGIT_CLASS_NAMES = tuple(str(c) for c in range(10))
 
 # IDX type code (third magic byte) -> big-endian numpy dtype.

@@ -2,8 +2,8 @@
 
 import math
 
-from matplotlib.figure import Figure
 import numpy as np
+from matplotlib.figure import Figure
 
 
 def image_grid(images, n_cols=None, padding=1):

@@ -191,7 +191,10 @@ def inception_score(probabilities, n_splits=10, seed=0):
 def _default_source_path(classifier=False):
     """The default MNIST-5k source SavedModel (features or classifier); metrics
     never train it: a missing model is an error naming the explicit call."""
-    from tfunsup.source.source_model import SOURCE_CLASSIFIER_NAME, default_source_model_path
+    from tfunsup.source.source_model import (
+        SOURCE_CLASSIFIER_NAME,
+        default_source_model_path,
+    )
 
     path = default_source_model_path()
     if classifier:

@@ -4,7 +4,10 @@ import keras
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from tfunsup.autoencoders.autoencoder_estimator import ARCHITECTURES, AutoencoderEstimator
+from tfunsup.autoencoders.autoencoder_estimator import (
+    ARCHITECTURES,
+    AutoencoderEstimator,
+)
 from tfunsup.autoencoders.dense_autoencoder import check_latent_dim
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images

@@ -17,8 +17,8 @@ from tfunsup.data.image_spec import ImageSpec
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
 from tfunsup.layers.random_low_resolution import RandomLowResolution
-from tfunsup.utils.export import atomic_directory, export_atomically
 from tfunsup.training import op_determinism
+from tfunsup.utils.export import atomic_directory, export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 SOURCE_MODEL_NAME = "mnist5k_source"

@@ -15,7 +15,11 @@ from tfunsup.training import (
     resolve_jit_compile,
     training_callbacks,
 )
-from tfunsup.transfer.target_model import build_target_model, set_trainable, unfreeze_top
+from tfunsup.transfer.target_model import (
+    build_target_model,
+    set_trainable,
+    unfreeze_top,
+)
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 

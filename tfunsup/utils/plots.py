@@ -1,7 +1,7 @@
 """PNG figures written by the CLI flows (matplotlib `Figure` objects)."""
 
-from matplotlib.figure import Figure
 import numpy as np
+from matplotlib.figure import Figure
 
 
 def _show(ax, image):
