@@ -105,7 +105,7 @@ def test_folder_run_lists_paths_skips_a_corrupt_file_and_reuses_features(tmp_pat
     data = _photo_folder(tmp_path / "photos", corrupt=True)
     out = tmp_path / "run"
     argv = ["cluster", "--data", str(data), "--backbone", str(tiny_backbone), "--n-clusters",
-            "2", "--head-epochs", "2", "--graph-neighbors", "0", "--out", str(out), "--quiet",
+            "2", "--head-epochs", "2", "--clustering", "kmeans", "--out", str(out), "--quiet",
             "--export-clusters", "symlink"]
     with pytest.warns(UserWarning, match="broken.jpg"):
         assert main(argv) == 0

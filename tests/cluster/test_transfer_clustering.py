@@ -104,7 +104,7 @@ def test_file_dataset_with_a_corrupt_file(tmp_path):
     model = keras.Model(images, keras.layers.GlobalAveragePooling2D()(
         keras.layers.Conv2D(4, 3, kernel_initializer=keras.initializers.GlorotUniform(0))(images)))
     with pytest.warns(UserWarning, match="zz.png"):
-        estimator = TransferClustering(model, 2, graph_neighbors=None, head_epochs=2,
+        estimator = TransferClustering(model, 2, clustering="kmeans", head_epochs=2,
                                        fine_tune=False, seed=0, verbose=0).fit(data)
     assert estimator.skipped_ == ("zz.png",) and len(estimator.labels_) == 12
     colours = np.arange(12) % 2

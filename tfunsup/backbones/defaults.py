@@ -4,6 +4,10 @@ IMAGENET_BACKBONE = "keras:MobileNetV2"
 DIGIT_BACKBONE = "mnist5k_source"
 # Images at most this many pixels a side, and grey, count as digit-like.
 DIGIT_MAX_SIZE = 32
+# Photos at most this many pixels a side are "tiny" (CIFAR-like) and enter
+# the ImageNet backbone at TINY_PHOTO_INPUT instead of its own 224 x 224.
+TINY_PHOTO_MAX_SIZE = 64
+TINY_PHOTO_INPUT = (144, 144)
 
 
 def is_digit_like(summary):
@@ -34,8 +38,46 @@ def choose_default_backbone(summary):
         return DIGIT_BACKBONE, (f"small greyscale images ({size}, <= {DIGIT_MAX_SIZE} px): "
                                 "the MNIST-5k source model")
     kind = "greyscale" if summary.greyscale else "colour"
+    height, width = default_image_size(summary) or (224, 224)
     return IMAGENET_BACKBONE, (f"{kind} images ({size}): ImageNet MobileNetV2 "
-                               "(alpha 1.0, 224x224)")
+                               f"(alpha 1.0, {height}x{width})")
+
+
+def default_image_size(summary):
+    """Input size of the default ImageNet backbone for images like `summary`.
+
+    Tiny photos (at most `TINY_PHOTO_MAX_SIZE` px a side, e.g. CIFAR's 32 x 32)
+    are upsampled to `TINY_PHOTO_INPUT` (144 x 144, 4.5x) rather than to the
+    backbone's 224 x 224 (7x), whose blur puts them further from the
+    ImageNet images the backbone learned from. BiT's transfer rule
+    (Kolesnikov et al. 2020, "BiT-HyperRule") likewise feeds images smaller
+    than 96 x 96 at 128-160 px. Measured on CIFAR-10 test with MobileNetV2
+    (README, "Choosing the input size"): the share of same-class 10 nearest
+    neighbours rises from 0.54 at 224 to 0.59 at 144.
+
+    Args:
+        summary: `tfunsup.data.ImageSummary`.
+
+    Returns:
+        `(height, width)` or None for the backbone's own size.
+    """
+    if max(summary.height, summary.width) <= TINY_PHOTO_MAX_SIZE and not is_digit_like(summary):
+        return TINY_PHOTO_INPUT
+    return None
+
+
+def default_flip_average(summary):
+    """Whether horizontal-flip test-time augmentation suits images like
+    `summary`: yes for photos and objects, no for digit-like images (a
+    mirrored 2 or 7 is not a 2 or 7).
+
+    Args:
+        summary: `tfunsup.data.ImageSummary`.
+
+    Returns:
+        bool.
+    """
+    return not is_digit_like(summary)
 
 
 def domain_mismatch(spec, summary, backbone_name):

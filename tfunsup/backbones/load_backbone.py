@@ -153,6 +153,11 @@ def _parse_arguments(spec, arguments):
     return parsed
 
 
+# Applications with ImageNet weights trained at these square sizes besides 224
+# (Keras downloads e.g. mobilenet_v2_..._1.0_128_no_top.h5 for 128).
+_SIZE_SPECIFIC_WEIGHTS = {"MobileNet": (128, 160, 192), "MobileNetV2": (96, 128, 160, 192)}
+
+
 def _from_application(name, trainable, image_size, weights, arguments=None):
     constructor = getattr(keras.applications, name, None)
     if constructor is None or not inspect.isfunction(constructor):
@@ -167,9 +172,27 @@ def _from_application(name, trainable, image_size, weights, arguments=None):
             f"keras:{name} needs image_size >= {minimum}. Received: "
             f"image_size={(height, width)}"
         )
+    input_shape = (height, width, 3)
+    if (height, width) != (DEFAULT_INPUT_SIZE, DEFAULT_INPUT_SIZE) and not (
+            name in _SIZE_SPECIFIC_WEIGHTS and height == width
+            and height in _SIZE_SPECIFIC_WEIGHTS[name]):
+        # Keras has no weights for this size and loads the 224 ones. Built
+        # shape-free, its strided convolutions pad bottom/right as in
+        # training at 224; built for e.g. 144 x 144 they would pad
+        # symmetrically where a feature map has an odd size (9 x 9 at 144),
+        # shifting every later feature (k-NN purity on CIFAR-10 at 144:
+        # 0.59 shape-free, 0.56 static; README, "Choosing the input size").
+        input_shape = (None, None, 3)
     try:
-        base = constructor(include_top=False, weights=weights, pooling="avg",
-                           input_shape=(height, width, 3), **(arguments or {}))
+        try:
+            base = constructor(include_top=False, weights=weights, pooling="avg",
+                               input_shape=input_shape, **(arguments or {}))
+        except ValueError:
+            if input_shape[0] is not None:
+                raise
+            # Some applications (NASNet) need a static shape with weights.
+            base = constructor(include_top=False, weights=weights, pooling="avg",
+                               input_shape=(height, width, 3), **(arguments or {}))
     except TypeError as error:
         raise ValueError(f"Bad arguments for keras:{name}: {error}") from error
     except Exception as error:  # keras raises a bare Exception on URL fetch failure
@@ -201,3 +224,33 @@ def _from_keras_model(model, trainable, image_size):
 
 
 __all__ = ["BackboneUnavailableError", "application_names", "load_backbone"]
+
+
+def flip_averaged(backbone):
+    """The backbone with horizontal-flip test-time augmentation.
+
+    Returns a model that maps each image and its mirror image through the
+    same (shared-weight) backbone and averages the two feature vectors.
+    Features of photos become invariant to left-right orientation, which a
+    cluster of objects or scenes should not depend on; the cost is two
+    backbone passes per image. Not for digits or text, whose mirror images
+    mean something else.
+
+    Args:
+        backbone: keras.Model from `load_backbone`: float32 images
+            `(batch, height, width, channels)` in [0, 1] at its
+            `image_spec` -> `(batch, feature_dim)`.
+
+    Returns:
+        keras.Model with the same input, output shape, `image_spec` and a
+        `spec_name` ending in `",flip_average"`.
+    """
+    spec = backbone.image_spec
+    images = keras.Input(shape=spec.shape, name="images")
+    features = keras.layers.Average(name="flip_average")(
+        [backbone(images, training=False),
+         backbone(keras.ops.flip(images, axis=2), training=False)])
+    model = keras.Model(images, features, name="flip_averaged_backbone")
+    model.image_spec = spec
+    model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},flip_average"
+    return model

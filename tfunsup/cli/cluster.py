@@ -37,9 +37,19 @@ def add_parser(subparsers):
                         help="backbone input size (default: the backbone's own)")
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="weights of keras: backbones (default: imagenet)")
+    parser.add_argument("--clustering", default="umap", choices=["umap", "spectral", "kmeans"],
+                        help="how pseudo-labels are found: K-means on a UMAP embedding "
+                             "(N2D), spectral clustering of the k-NN graph, or K-means on "
+                             "the features (default: umap)")
     parser.add_argument("--graph-neighbors", type=_int_or_auto, default="auto",
-                        help="k of the k-NN graph (spectral clustering); 'auto' chooses it "
-                             "from the data; 0 for K-means on the features (default: auto)")
+                        help="k of the k-NN graph (spectral clustering and --n-clusters "
+                             "auto); 'auto' chooses it from the data (default: auto)")
+    parser.add_argument("--umap-neighbors", type=_int_or_auto, default="auto",
+                        help="UMAP neighbourhood size; 'auto' = a quarter of the average "
+                             "cluster size, between 10 and 30 (default: auto)")
+    parser.add_argument("--flip-average", default="auto", choices=["auto", "on", "off"],
+                        help="average each image's features with its mirror image's: auto "
+                             "= on unless the images are small grey digits (default: auto)")
     parser.add_argument("--head-epochs", type=int, default=15)
     parser.add_argument("--fine-tune", default="auto", choices=["auto", "on", "off"],
                         help="train the backbone with the head: auto = only small "
@@ -169,9 +179,8 @@ def _export_clusters(data, index, labels, folder, mode):
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
-    from tfunsup.backbones import load_backbone
     from tfunsup.backbones.defaults import domain_mismatch
-    from tfunsup.cluster import resolve_backbone
+    from tfunsup.cluster.transfer_clustering import load_feature_backbone
     from tfunsup.data import (
         FileDataset,
         check_n_clusters,
@@ -196,10 +205,11 @@ def run(args):
             raise ValueError(f"--strict: {len(unreadable)} file(s) in '{args.data}' cannot be "
                              f"decoded: {shown}")
     summary = data.summary()
-    spec, reason = resolve_backbone(args.backbone, data)
     weights = None if args.weights == "none" else "imagenet"
-    image_size = tuple(args.image_size) if args.image_size else None
-    backbone = load_backbone(spec, image_size=image_size, weights=weights)
+    flip_average = {"auto": "auto", "on": True, "off": False}[args.flip_average]
+    backbone, spec, image_size, reason = load_feature_backbone(
+        args.backbone, data, image_size=tuple(args.image_size) if args.image_size else None,
+        flip_average=flip_average, weights=weights, summary=summary)
     say(f"Backbone: {backbone.spec_name} ({reason}).")
     mismatch = domain_mismatch(backbone.image_spec, summary, backbone.spec_name)
     if mismatch:
@@ -234,9 +244,10 @@ def run(args):
     fine_tune = {"auto": "auto", "on": True, "off": False}[
         "off" if args.no_fine_tune else args.fine_tune]
     estimator = TransferClustering(
-        spec, args.n_clusters, graph_neighbors=args.graph_neighbors or None,
-        head_epochs=args.head_epochs, fine_tune=fine_tune, batch_size=args.batch_size,
-        weights=weights, image_size=image_size, seed=args.seed, deterministic=args.deterministic,
+        spec, args.n_clusters, clustering=args.clustering, graph_neighbors=args.graph_neighbors,
+        umap_neighbors=args.umap_neighbors, head_epochs=args.head_epochs, fine_tune=fine_tune,
+        batch_size=args.batch_size, weights=weights, image_size=image_size,
+        flip_average=flip_average, seed=args.seed, deterministic=args.deterministic,
         verbose=0 if args.quiet else 1)
     say(f"Clustering {len(features.index)} images of '{args.data}' ...")
     estimator.fit(data, features=features)  # no labels: they only score below
@@ -247,7 +258,10 @@ def run(args):
         estimator.embedding_)
 
     metrics.update({"n_clusters": n_clusters, "n_clusters_auto": args.n_clusters == "auto",
+                    "clustering": args.clustering,
                     "graph_neighbors": estimator.graph_neighbors_,
+                    "umap_neighbors": estimator.umap_neighbors_,
+                    "image_size": list(backbone.image_spec.shape[:2]),
                     "n_samples": len(index), "seed": args.seed,
                     "fine_tuned": estimator.fine_tuned_, "acc": None, "nmi": None, "ari": None})
     baseline = {"method": "k-means on raw pixels" if not isinstance(data, FileDataset)

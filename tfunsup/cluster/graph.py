@@ -262,6 +262,51 @@ def kmeans_labels(points, n_clusters, *, seed=None, n_init=10, minibatch=None):
     return model.fit_predict(points).astype(np.int64)
 
 
+def umap_embedding(features, n_components, *, n_neighbors=30, metric="cosine", seed=None):
+    """Low-dimensional UMAP embedding of features for clustering (N2D's manifold step).
+
+    UMAP with `min_dist=0` packs each local manifold tightly, so K-means on
+    the embedding follows the k-NN structure of the features instead of
+    their global Euclidean geometry. N2D takes `n_components` equal to the
+    number of clusters.
+
+    Args:
+        features: float `(n, d)`, n >= 3.
+        n_components: int >= 1, dimensions of the embedding.
+        n_neighbors: int >= 2, UMAP's neighbourhood size (capped at n - 1).
+        metric: distance UMAP uses on the features (`"cosine"` for backbone
+            features).
+        seed: int or None. With an int UMAP runs single-threaded and repeats
+            on one machine; None lets it use every core.
+
+    Returns:
+        float32 `(n, n_components)`.
+
+    Raises:
+        ValueError: bad features or arguments.
+        ImportError: umap-learn is not installed.
+
+    References:
+        McInnes, Healy, Melville. UMAP: Uniform Manifold Approximation and
+        Projection for Dimension Reduction. arXiv:1802.03426, 2018.
+        McConville et al. N2D: (Not Too) Deep Clustering via Clustering the
+        Local Manifold of an Autoencoded Embedding. ICPR 2020.
+    """
+    features = check_features(features, min_samples=3)
+    if n_components < 1 or n_neighbors < 2:
+        raise ValueError("Expected n_components >= 1 and n_neighbors >= 2. Received: "
+                         f"n_components={n_components}, n_neighbors={n_neighbors}")
+    import umap
+
+    with warnings.catch_warnings():
+        # "n_jobs value 1 overridden to 1 by setting random_state": expected.
+        warnings.filterwarnings("ignore", message=".*n_jobs.*overridden", category=UserWarning)
+        reducer = umap.UMAP(n_components=int(n_components),
+                            n_neighbors=int(min(n_neighbors, len(features) - 1)),
+                            min_dist=0.0, metric=metric, random_state=seed)
+        return np.asarray(reducer.fit_transform(features), np.float32)
+
+
 @dataclasses.dataclass
 class SpectralClusteringResult:
     """Output of `spectral_clustering`.

@@ -2,6 +2,7 @@
 feature space, then turn the clusters into a classifier (seed 001's flow:
 pretrained CNN -> features -> K-means -> classifier on the cluster labels)."""
 
+import numbers
 import warnings
 
 import keras
@@ -14,10 +15,13 @@ from sklearn.svm import LinearSVC
 from tfunsup import training
 from tfunsup.backbones.defaults import (
     DIGIT_BACKBONE,
+    IMAGENET_BACKBONE,
     choose_default_backbone,
+    default_flip_average,
+    default_image_size,
     domain_mismatch,
 )
-from tfunsup.backbones.load_backbone import load_backbone
+from tfunsup.backbones.load_backbone import flip_averaged, load_backbone
 from tfunsup.data.datasets import ArrayDataset, ImageDataset
 from tfunsup.data.features import extract_features
 from tfunsup.data.pipeline import image_pipeline, make_dataset
@@ -34,6 +38,7 @@ FINE_TUNE_MAX_PARAMS = 1_000_000
 # Self-labeling applies the equal-size prior only if it relabels at most this
 # share of the items (a merged cluster being split), else the estimated sizes.
 UNIFORM_PRIOR_TOLERANCE = 0.2
+CLUSTERING_METHODS = ("umap", "spectral", "kmeans")
 
 
 def balanced_assignment(log_probabilities, n_iter=50, prior=None):
@@ -88,7 +93,51 @@ def as_dataset(X):
     return ArrayDataset(check_images(X), None, "array")
 
 
-def resolve_backbone(backbone, dataset):
+def load_feature_backbone(backbone, dataset, *, image_size=None, flip_average="auto",
+                          weights="imagenet", trainable=False, summary=None):
+    """The frozen feature extractor `TransferClustering` uses for a dataset.
+
+    Chooses the backbone (`resolve_backbone`), its input size (tiny photos
+    go into the default ImageNet backbone at
+    `tfunsup.backbones.defaults.TINY_PHOTO_INPUT`) and horizontal-flip
+    test-time augmentation (`flip_average="auto"`: on unless the images are
+    digit-like), and loads it.
+
+    Args:
+        backbone: backbone spec or None (chosen from the data).
+        dataset: `ImageDataset`.
+        image_size: `(height, width)` or None (the default rule, else the
+            backbone's own).
+        flip_average: True, False or `"auto"`.
+        weights: `"imagenet"` or None, for `keras:` specs.
+        trainable: bool, passed to `load_backbone`.
+        summary: the dataset's `ImageSummary`, if already computed.
+
+    Returns:
+        `(model, spec, image_size, reason)`: the keras.Model (images ->
+        features, with `image_spec` and `spec_name`), the spec loaded, the
+        resolved image size (None: the backbone's own) and why this backbone.
+
+    Raises:
+        ValueError: `flip_average` not True, False or "auto".
+    """
+    if flip_average not in (True, False, "auto"):
+        raise ValueError("Expected flip_average True, False or 'auto'. Received: "
+                         f"flip_average={flip_average!r}")
+    summary = summary or dataset.summary()
+    spec, reason = resolve_backbone(backbone, dataset, summary)
+    if image_size is None and backbone is None and spec == IMAGENET_BACKBONE:
+        image_size = default_image_size(summary)
+    model = load_backbone(spec, trainable=trainable, image_size=image_size, weights=weights)
+    if flip_average == "auto":
+        flip_average = default_flip_average(summary)
+    if flip_average:
+        model = flip_averaged(model)
+        reason = f"{reason}; features averaged with the mirrored image"
+    return model, spec, image_size, reason
+
+
+def resolve_backbone(backbone, dataset, summary=None):
     """The backbone spec to load for a dataset, and why.
 
     Args:
@@ -96,13 +145,14 @@ def resolve_backbone(backbone, dataset):
             `tfunsup.backbones.defaults.choose_default_backbone` (the MNIST-5k
             source model is trained on first use when absent).
         dataset: `ImageDataset`.
+        summary: its `ImageSummary`, if already computed.
 
     Returns:
         `(spec, reason)`.
     """
     if backbone is not None:
         return backbone, "given"
-    choice, reason = choose_default_backbone(dataset.summary())
+    choice, reason = choose_default_backbone(summary or dataset.summary())
     if choice == DIGIT_BACKBONE:
         from tfunsup.source.source_model import ensure_source_model
 
@@ -122,22 +172,25 @@ class TransferClustering(ClusterMixin, BaseEstimator):
        ones skipped and listed in `skipped_`); precomputed features can be
        passed instead;
     2. optional L2 normalisation and PCA;
-    3. pseudo-labels: spectral clustering (Ng, Jordan, Weiss 2002) of the
-       features' k-nearest-neighbour graph, with k chosen from the data
-       (`graph_neighbors="auto"`) and K given or estimated from the
-       eigengap (`n_clusters="auto"`), both from `tfunsup.cluster.graph`;
-       or K-means on the features (`graph_neighbors=None`);
+    3. pseudo-labels (`clustering`): by default K-means on a UMAP embedding
+       of the features with K dimensions (N2D's manifold step, McConville
+       et al. 2020); or spectral clustering (Ng, Jordan, Weiss 2002) of the
+       features' k-nearest-neighbour graph with k chosen from the data
+       (`graph_neighbors="auto"`); or K-means on the features. K is given or
+       estimated from the eigengap of that k-NN graph (`n_clusters="auto"`),
+       all from `tfunsup.cluster.graph`;
     4. a linear SVM on the features and pseudo-labels (seed 001), and a
        Keras softmax head started from the cluster centroids (weight
-       imprinting). With a frozen backbone the head trains on the cached
-       features with SCAN's neighbour-consistency objective and a KL term
-       to the cluster sizes found (`tfunsup.cluster.refinement`), so the
-       backbone never re-runs per epoch and long-tailed clusters keep
-       their sizes. A small backbone (or `fine_tune=True`) is fine-tuned
-       with the head instead, with the Keras recipe (low learning rate,
-       batch norm in inference mode), in `self_labeling_rounds` rounds
-       whose pseudo-labels are re-estimated by Sinkhorn-Knopp under the
-       same size prior (SeLa with estimated instead of equal sizes).
+       imprinting), trained on the confident pseudo-labels in
+       `self_labeling_rounds` rounds whose pseudo-labels are re-estimated
+       by Sinkhorn-Knopp under a cluster-size prior (SeLa, with the sizes
+       the clustering found when equal sizes do not fit). With a frozen
+       backbone the head trains on the cached features, so the backbone
+       never re-runs per epoch; `refinement=True` trains it with SCAN's
+       neighbour-consistency objective instead (`tfunsup.cluster.refinement`).
+       A small backbone (or `fine_tune=True`) is fine-tuned with the head,
+       with the Keras recipe (low learning rate, batch norm in inference
+       mode).
        Backbone and head export together as one SavedModel that takes
        images.
 
@@ -149,13 +202,20 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         n_clusters: int >= 2, number of clusters K, or `"auto"` to estimate
             it from the eigengap of the k-NN graph's Laplacian
             (`tfunsup.cluster.n_clusters`), at most `max_clusters`.
+        clustering: `"umap"` (K-means on a `umap_neighbors`-NN UMAP
+            embedding to K dimensions), `"spectral"` (spectral clustering of
+            the `graph_neighbors`-NN graph) or `"kmeans"` (on the features).
         normalize: L2-normalise features before clustering.
         pca_components: int or None, PCA dimensions before clustering.
-        graph_neighbors: int, `"auto"` or None; k of the k-NN graph for
-            spectral clustering (`"auto"`: chosen from the data among
-            3..30 by the agreement of the candidate partitions,
-            `tfunsup.cluster.graph.spectral_clustering`), None for K-means on
-            the features.
+        graph_neighbors: int or `"auto"`; k of the k-NN graph for
+            spectral clustering and for estimating K (`"auto"`: chosen from
+            the data among 3..30 by the agreement of the candidate
+            partitions, `tfunsup.cluster.graph.spectral_clustering`).
+        umap_neighbors: int >= 2 or `"auto"`, UMAP's neighbourhood size with
+            `clustering="umap"`; `"auto"`: a quarter of the average cluster
+            size n / K, between 10 and 30, so that a neighbourhood stays
+            inside one cluster (COIL-20's 72 views per object: 18; CIFAR-10's
+            1,000 images per class: 30).
         confidence: float in (0, 1]; per cluster, this fraction of items
             nearest the centre are the confident pseudo-labels for the head.
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
@@ -174,7 +234,12 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         batch_size: int >= 1, or None to size feature-extraction batches
             to the backbone input (`tfunsup.data.features.auto_batch_size`;
             the head trains on batches of 64).
-        image_size: `(height, width)` backbone input, None for its own.
+        image_size: `(height, width)` backbone input, None for its own (or,
+            for the default ImageNet backbone on tiny photos of at most 64
+            px a side, 144 x 144: `tfunsup.backbones.defaults.default_image_size`).
+        flip_average: average each image's features with its mirror image's
+            (`tfunsup.backbones.flip_averaged`): True, False or `"auto"` (on
+            unless the images are small grey digit-like ones).
         max_clusters: int, largest K considered by `n_clusters="auto"`.
         jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
         seed: int or None; seeds the random number generators.
@@ -184,7 +249,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         verbose: 0 silent, 1 progress bars.
 
     Attributes (after `fit`):
-        backbone_: the frozen feature extractor (keras.Model).
+        backbone_: the frozen feature extractor (keras.Model; flip-averaged
+            when `flip_average` resolved to True).
+        image_size_: the backbone input size used (None: its own).
         backbone_name_: str, the backbone spec used.
         backbone_choice_: str, why this backbone (when chosen by default).
         features_: float32 `(m, feature_dim)` features of the readable items.
@@ -194,7 +261,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         skipped_: tuple of str, ids of unreadable items (not clustered).
         n_clusters_: int, the K used (estimated when `n_clusters="auto"`).
         n_clusters_curve_: dict of the eigengap curve (with "auto"), else None.
-        graph_neighbors_: int k of the graph used (None: K-means).
+        graph_neighbors_: int k of the k-NN graph used for spectral clustering
+            or for estimating K (None when neither ran).
+        umap_neighbors_: int UMAP neighbourhood used (None without UMAP).
+        clustering_space_: float32 `(m, d)` the space the pseudo-labels were
+            found in (UMAP or spectral embedding, or the features).
         cluster_labels_: int `(m,)` pseudo-labels of the last round.
         pseudo_label_history_: list of int `(m,)` pseudo-labels per round.
         confident_: bool `(m,)`, the pseudo-labels the head was trained on.
@@ -214,13 +285,16 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         Qi, Brown, Lowe. Low-Shot Learning with Imprinted Weights. CVPR 2018.
     """
 
-    def __init__(self, backbone=None, n_clusters=10, *, normalize=True, pca_components=None,
-                 graph_neighbors="auto", confidence=0.8, head_epochs=15, fine_tune="auto",
-                 self_labeling_rounds=3, refinement=True, learning_rate=3e-4, weights="imagenet",
-                 batch_size=None, image_size=None, max_clusters=50, jit_compile="auto",
+    def __init__(self, backbone=None, n_clusters=10, *, clustering="umap", normalize=True,
+                 pca_components=None, graph_neighbors="auto", umap_neighbors="auto",
+                 confidence=0.8, head_epochs=15, fine_tune="auto", self_labeling_rounds=3,
+                 refinement=False, learning_rate=3e-4, weights="imagenet",
+                 batch_size=None, image_size=None, flip_average="auto", max_clusters=50, jit_compile="auto",
                  seed=None, deterministic=False, strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
+        self.clustering = clustering
+        self.umap_neighbors = umap_neighbors
         self.normalize = normalize
         self.pca_components = pca_components
         self.graph_neighbors = graph_neighbors
@@ -233,6 +307,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.weights = weights
         self.batch_size = batch_size
         self.image_size = image_size
+        self.flip_average = flip_average
         self.max_clusters = max_clusters
         self.jit_compile = jit_compile
         self.deterministic = deterministic
@@ -255,8 +330,18 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         if self.fine_tune not in (True, False, "auto"):
             raise ValueError("Expected fine_tune True, False or 'auto'. Received: "
                              f"fine_tune={self.fine_tune!r}")
-        if self.graph_neighbors not in (None, "auto") and (
-                isinstance(self.graph_neighbors, str)
+        if self.clustering not in CLUSTERING_METHODS:
+            raise ValueError(f"Expected clustering in {CLUSTERING_METHODS}. Received: "
+                             f"clustering={self.clustering!r}")
+        if self.umap_neighbors != "auto" and (
+                isinstance(self.umap_neighbors, bool | str)
+                or not isinstance(self.umap_neighbors, numbers.Integral)
+                or self.umap_neighbors < 2):
+            raise ValueError("Expected umap_neighbors 'auto' or an int >= 2. Received: "
+                             f"umap_neighbors={self.umap_neighbors!r}")
+        if self.graph_neighbors != "auto" and (
+                isinstance(self.graph_neighbors, bool | str)
+                or not isinstance(self.graph_neighbors, numbers.Integral)
                 or not 1 <= self.graph_neighbors < n_samples):
             raise ValueError(
                 f"Expected 1 <= graph_neighbors < number of samples ({n_samples}). "
@@ -290,13 +375,15 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self._check_params(len(dataset) if features is None else len(features.index))
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
-        spec, self.backbone_choice_ = resolve_backbone(self.backbone, dataset)
+        summary = dataset.summary()
         with strategy.scope():
-            self.backbone_ = load_backbone(spec, trainable=False, image_size=self.image_size,
-                                           weights=self.weights)
+            self.backbone_, spec, self.image_size_, self.backbone_choice_ = \
+                load_feature_backbone(self.backbone, dataset, image_size=self.image_size,
+                                      flip_average=self.flip_average, weights=self.weights,
+                                      summary=summary)
         self.backbone_name_ = getattr(self.backbone_, "spec_name", str(spec))
         self.image_spec_ = self.backbone_.image_spec
-        mismatch = domain_mismatch(self.image_spec_, dataset.summary(), self.backbone_name_)
+        mismatch = domain_mismatch(self.image_spec_, summary, self.backbone_name_)
         if mismatch:
             warnings.warn(mismatch, stacklevel=2)
         self.n_channels_ = dataset.images.shape[-1] if isinstance(dataset, ArrayDataset) else 3
@@ -347,40 +434,47 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         return x.astype(np.float32)
 
     def _cluster(self, embedded):
-        """K-means on the features, or spectral clustering on their k-NN
-        graph (k and, with `n_clusters="auto"`, K chosen from the data).
-        Sets `n_clusters_`, `graph_neighbors_`, `n_clusters_curve_`,
-        `cluster_labels_` and `distances_` (to each cluster centre in the
-        clustering space)."""
-        from tfunsup.cluster.graph import kmeans_labels, spectral_clustering
+        """Pseudo-labels by `clustering`; K estimated on the k-NN graph with
+        `n_clusters="auto"`. Sets `n_clusters_`, `graph_neighbors_`,
+        `n_clusters_curve_`, `cluster_labels_`, `clustering_space_` and
+        `distances_` (to each cluster centre in the clustering space)."""
+        from tfunsup.cluster.graph import kmeans_labels, spectral_clustering, umap_embedding
         from tfunsup.cluster.n_clusters import eigengap_n_clusters
 
         n = len(embedded)
         auto_k = isinstance(self.n_clusters, str)
         self.n_clusters_curve_ = None
         self.neighbors_ = None
+        self.graph_neighbors_ = None
+        self.umap_neighbors_ = None
         max_clusters = min(self.max_clusters, n - 2)
-        if self.graph_neighbors is None and not auto_k:
-            space, labels = embedded, kmeans_labels(embedded, self.n_clusters, seed=self.seed)
-            self.graph_neighbors_ = None
-        else:
+        n_clusters = self.n_clusters
+        if auto_k or self.clustering == "spectral":
             result = spectral_clustering(embedded, self.n_clusters,
-                                         n_neighbors=self.graph_neighbors or "auto",
+                                         n_neighbors=self.graph_neighbors,
                                          max_clusters=max_clusters, normalize=False,
                                          seed=self.seed)
             self.graph_neighbors_ = result.n_neighbors
             self.neighbors_ = result.neighbors
+            n_clusters = int(result.n_clusters)
             if auto_k:
                 _, self.n_clusters_curve_ = eigengap_n_clusters(result.eigenvalues,
                                                                 max_clusters=max_clusters)
                 self.n_clusters_curve_.update(n_neighbors=result.n_neighbors)
+        if self.clustering == "spectral":
             space, labels = result.embedding, result.labels
-            if self.graph_neighbors is None:  # K estimated on the graph, K-means on features
-                self.graph_neighbors_ = None
-                space = embedded
-                labels = kmeans_labels(embedded, result.n_clusters, seed=self.seed)
-        self.n_clusters_ = int(result.n_clusters) if auto_k else int(self.n_clusters)
-        space = np.asarray(space, np.float32)
+        elif self.clustering == "umap":
+            self.umap_neighbors_ = (int(np.clip(round(0.25 * n / n_clusters), 10, 30))
+                                    if self.umap_neighbors == "auto"
+                                    else int(self.umap_neighbors))
+            space = umap_embedding(embedded, n_clusters, n_neighbors=self.umap_neighbors_,
+                                   seed=self.seed)
+            labels = kmeans_labels(space, n_clusters, seed=self.seed)
+        else:
+            space, labels = embedded, kmeans_labels(embedded, n_clusters, seed=self.seed)
+        self.clustering_space_ = np.asarray(space, np.float32)
+        self.n_clusters_ = int(n_clusters)
+        space = self.clustering_space_
         centres = np.stack([space[labels == k].mean(axis=0) if np.any(labels == k)
                             else np.full(space.shape[1], 1e6, np.float32)
                             for k in range(self.n_clusters_)])
@@ -430,10 +524,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             source = self.backbone if self.backbone is not None else self.backbone_name_
             if isinstance(source, keras.Model):
                 source = keras.models.clone_model(source)  # leave the user's model as it is
-            backbone = load_backbone(source, trainable=True, image_size=self.image_size,
+            backbone = load_backbone(source, trainable=True, image_size=self.image_size_,
                                      weights=self.weights)
             # A second copy: fine-tuning it leaves `backbone_` (and
-            # `transform`) unchanged; it starts from the same weights.
+            # `transform`) unchanged; it starts from the same weights (a
+            # flip-averaged `backbone_` holds exactly the backbone's weights).
             backbone.set_weights(self.backbone_.get_weights())
             augment = keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant",
                                                      seed=self.seed, name="augment")
