@@ -228,6 +228,10 @@ def test_shot_class_prior_options(fitted, domains):
     np.testing.assert_allclose(estimated.class_prior_, estimate_class_prior(
         source_model.predict_proba(xt), source_model.source_class_prior_))
     assert not np.allclose(estimated.class_prior_, 0.1, atol=1e-3)
+    mean = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
+                class_prior="mean").fit(None, None, xt)
+    np.testing.assert_allclose(mean.class_prior_, source_model.predict_proba(xt).mean(axis=0),
+                               rtol=1e-5)
     given = np.linspace(1, 2, 10) / np.linspace(1, 2, 10).sum()
     shot = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
                 class_prior=given).fit(None, None, xt)

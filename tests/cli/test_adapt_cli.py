@@ -129,9 +129,12 @@ def test_mnist_to_usps_scores_the_held_out_target_split(usps_pair, tmp_path):
     out = tmp_path / "m2u"
     assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
                  str(usps_pair / "usps.npz"), "--target-test", str(usps_pair / "usps_test.npz"),
-                 "--out", str(out), *SMALL_BUDGET]) == 0
+                 "--class-prior", "estimated", "--out", str(out), *SMALL_BUDGET]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert (metrics["n_target"], metrics["n_target_test"]) == (160, 100)
+    assert metrics["class_prior"] == "estimated"
+    assert len(metrics["shot_class_prior"]) == 10
+    assert sum(metrics["shot_class_prior"]) == pytest.approx(1.0, abs=1e-3)
     assert set(metrics["test_results"]) == {"source-only", "dann", "shot"}
     # The exported SHOT model (16x16 input) gives the reported test accuracy.
     import tensorflow as tf

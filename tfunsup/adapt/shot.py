@@ -59,7 +59,8 @@ class SHOT(BaseAdapter):
         class_prior: the class distribution the diversity term pulls
             towards: `"uniform"` (the paper's diversity term, the default),
             `"estimated"` (the source model's target posteriors, EM-adjusted
-            for label shift, Saerens et al. 2002), or a float array
+            for label shift, Saerens et al. 2002), `"mean"` (the plain mean
+            of those posteriors), or a float array
             `(n_classes,)`, positive, summing to 1. `"estimated"` suits a
             class-imbalanced target and a strong source model (MNIST-5k ->
             USPS, 16 % zeros and 7 % eights); from a weak source model EM
@@ -142,8 +143,9 @@ class SHOT(BaseAdapter):
             raise ValueError("Expected diversity_weight >= 0. Received: "
                              f"diversity_weight={self.diversity_weight}")
         if isinstance(self.class_prior, str):
-            if self.class_prior not in ("uniform", "estimated"):
-                raise ValueError("Expected class_prior 'uniform', 'estimated' or an array. "
+            if self.class_prior not in ("uniform", "estimated", "mean"):
+                raise ValueError("Expected class_prior 'uniform', 'estimated', 'mean' or an "
+                                 "array. "
                                  f"Received: class_prior={self.class_prior!r}")
         else:
             prior = np.asarray(self.class_prior, np.float64)
@@ -234,9 +236,11 @@ class SHOT(BaseAdapter):
         n_classes = source.n_classes_
         if isinstance(self.class_prior, str) and self.class_prior == "uniform":
             return np.full(n_classes, 1 / n_classes)
-        if isinstance(self.class_prior, str):  # "estimated"
-            return estimate_class_prior(source.predict_proba(target_images),
-                                        source.source_class_prior_)
+        if isinstance(self.class_prior, str):
+            posteriors = source.predict_proba(target_images)
+            if self.class_prior == "mean":
+                return posteriors.astype(np.float64).mean(axis=0)
+            return estimate_class_prior(posteriors, source.source_class_prior_)
         prior = np.asarray(self.class_prior, np.float64)
         return prior / prior.sum()
 

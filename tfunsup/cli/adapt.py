@@ -43,12 +43,13 @@ def add_parser(subparsers):
                         help="source-only and DANN epochs (default: 10)")
     parser.add_argument("--adapt-epochs", type=int, default=10,
                         help="SHOT adaptation epochs on the target (default: 10)")
-    parser.add_argument("--class-prior", default="uniform", choices=["uniform", "estimated"],
+    parser.add_argument("--class-prior", default="uniform",
+                        choices=["uniform", "estimated", "mean"],
                         help="class distribution SHOT's diversity term pulls the target "
-                             "predictions towards: estimated from the source model's target "
-                             "predictions (EM, no target labels; for class-imbalanced targets "
-                             "and a strong source model) or uniform as in the SHOT paper "
-                             "(default: uniform)")
+                             "predictions towards: uniform as in the SHOT paper; estimated "
+                             "by EM from the source model's target predictions; or their "
+                             "mean (no target labels either way; for class-imbalanced "
+                             "targets and a strong source model) (default: uniform)")
     parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
                         help="source-side augmentation: standard = random low resolution "
                              "and shifts; stroke = also random stroke thickening (shaped to "
