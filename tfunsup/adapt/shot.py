@@ -61,12 +61,16 @@ class SHOT(BaseAdapter):
             `"estimated"` (the source model's target posteriors, EM-adjusted
             for label shift, Saerens et al. 2002), `"mean"` (the plain mean
             of those posteriors), or a float array
-            `(n_classes,)`, positive, summing to 1. `"estimated"` suits a
-            class-imbalanced target and a strong source model (MNIST-5k ->
-            USPS, 16 % zeros and 7 % eights); from a weak source model EM
-            amplifies its confusions (MNIST-5k -> digits, seed 0: a 0.81
-            source model calling 9s 3 gave a prior of 0.27 for 3 and 0 for 1
-            and 4, and SHOT fell to 0.66), so it is not the default.
+            `(n_classes,)`, positive, summing to 1. `"mean"` suits a
+            class-imbalanced target and a strong source model: MNIST-5k ->
+            USPS (16 % zeros, 7 % eights), seeds 0-4, SHOT reached
+            0.978 +- 0.006 with `"uniform"`, 0.985 +- 0.006 with
+            `"estimated"` (EM overshoots: a prior of 0.037 for fives, whose
+            share is 0.076) and 0.989 +- 0.001 with `"mean"`. From a weak
+            source model both estimates copy its confusions (MNIST-5k ->
+            digits, seed 0, a 0.81 source model calling 9s 3: SHOT 0.973
+            uniform, 0.838 mean, 0.656 EM, which gave 1s and 4s a prior of
+            0), so `"uniform"` stays the default.
         n_iter: int >= 0, hard re-clustering rounds of the pseudo-labels.
         balance: bool, assign pseudo-labels so that every class gets as
             many target images (`pseudo_labels.balanced_assignment`); only
@@ -82,6 +86,7 @@ class SHOT(BaseAdapter):
         pseudo_labels_: int64 `(n_target,)`, the last epoch's pseudo-labels.
         class_prior_: float64 `(n_classes,)`, the prior the diversity term
             used.
+        source_class_prior_: the source model's class frequencies.
 
     Reference:
         Liang, Hu, Feng. Do We Really Need to Access the Source Data? Source

@@ -46,10 +46,11 @@ def add_parser(subparsers):
     parser.add_argument("--class-prior", default="uniform",
                         choices=["uniform", "estimated", "mean"],
                         help="class distribution SHOT's diversity term pulls the target "
-                             "predictions towards: uniform as in the SHOT paper; estimated "
-                             "by EM from the source model's target predictions; or their "
-                             "mean (no target labels either way; for class-imbalanced "
-                             "targets and a strong source model) (default: uniform)")
+                             "predictions towards: uniform as in the SHOT paper; the mean of "
+                             "the source model's predictions on the target (for a "
+                             "class-imbalanced target such as USPS and a strong source "
+                             "model); or their EM re-estimate; no target labels either way "
+                             "(default: uniform)")
     parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
                         help="source-side augmentation: standard = random low resolution "
                              "and shifts; stroke = also random stroke thickening (shaped to "
