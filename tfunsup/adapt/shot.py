@@ -245,7 +245,10 @@ class SHOT(BaseAdapter):
             posteriors = source.predict_proba(target_images)
             if self.class_prior == "mean":
                 return posteriors.astype(np.float64).mean(axis=0)
-            return estimate_class_prior(posteriors, source.source_class_prior_)
+            prior = estimate_class_prior(posteriors, source.source_class_prior_)
+            # EM can drive a class's share to 0, which the KL cannot take.
+            prior = np.maximum(prior, 1e-6)
+            return prior / prior.sum()
         prior = np.asarray(self.class_prior, np.float64)
         return prior / prior.sum()
 
