@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
-from tfunsup.adapt import DANN, SHOT, SourceOnly
+from tfunsup.adapt import DANN, SHOT, SourceOnly, estimate_class_prior
 from tfunsup.data import load_dataset
 
 SMALL = {"epochs": 1, "batch_size": 32, "seed": 0}
@@ -205,10 +205,40 @@ def test_shot_source_arguments(fitted, domains):
     source_model = fitted["source-only"]
     with pytest.raises(ValueError, match="diversity_weight >= 0. Received: diversity_weight=-1"):
         SHOT(source_model=source_model, diversity_weight=-1).fit(None, None, xt)
+    for bad in ("flat", [0.5, 0.5], [0.0] + [1 / 9] * 9, [0.2] * 10):
+        with pytest.raises(ValueError, match="class_prior"):
+            SHOT(source_model=source_model, class_prior=bad).fit(None, None, xt)
     with pytest.raises(ValueError, match="Received: balance='yes'"):
         SHOT(source_model=source_model, balance="yes").fit(None, None, xt)
     with pytest.raises(ValueError, match="Received: augment='thick'"):
         SourceOnly(augment="thick").fit(xs, ys, xt)
+
+
+def test_shot_class_prior_options(fitted, domains):
+    _, _, xt, _ = domains
+    source_model = fitted["source-only"]
+    np.testing.assert_allclose(source_model.source_class_prior_.sum(), 1.0)
+    uniform = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32,
+                   seed=0).fit(None, None, xt)  # the default
+    np.testing.assert_allclose(uniform.class_prior_, np.full(10, 0.1))
+    estimated = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
+                     class_prior="estimated").fit(None, None, xt)
+    # EM on the source model's target posteriors, calibrated to the source's
+    # class frequencies, floored at 1e-6; the target labels play no part.
+    expected = np.maximum(estimate_class_prior(
+        source_model.predict_proba(xt), source_model.source_class_prior_), 1e-6)
+    np.testing.assert_allclose(estimated.class_prior_, expected / expected.sum(), rtol=1e-5)
+    assert estimated.class_prior_.min() >= 1e-6 * 0.99
+    assert not np.allclose(estimated.class_prior_, 0.1, atol=1e-3)
+    mean = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
+                class_prior="mean").fit(None, None, xt)
+    np.testing.assert_allclose(mean.class_prior_, source_model.predict_proba(xt).mean(axis=0),
+                               rtol=1e-5)
+    given = np.linspace(1, 2, 10) / np.linspace(1, 2, 10).sum()
+    shot = SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
+                class_prior=given).fit(None, None, xt)
+    np.testing.assert_allclose(shot.class_prior_, given)
+    assert "prior_kl" in shot.history_
 
 
 def test_shot_balanced_pseudo_labels(fitted, domains):
@@ -217,3 +247,16 @@ def test_shot_balanced_pseudo_labels(fitted, domains):
                 balance=True).fit(None, None, xt)
     counts = np.bincount(shot.pseudo_labels_, minlength=10)
     assert counts.min() >= 8 and counts.max() <= 18, counts  # 12.8 each if exact
+
+
+def test_shot_model_config_keeps_its_class_prior():
+    from tfunsup.adapt import SHOTModel
+    from tfunsup.adapt.network import build_network
+
+    network, _ = build_network(None, 10, bottleneck_dim=8, seed=0)
+    prior = np.linspace(1, 3, 10) / np.linspace(1, 3, 10).sum()
+    model = SHOTModel(network, class_prior=prior)
+    again = SHOTModel.from_config(model.get_config())
+    np.testing.assert_allclose(again.class_prior, prior)
+    with pytest.raises(ValueError, match="class_prior"):
+        SHOTModel(network, class_prior=np.full(9, 1 / 9))

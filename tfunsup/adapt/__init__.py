@@ -10,14 +10,21 @@ All three are scikit-learn style estimators over the same network
 same common input frame (`preprocessing.to_common_frame`).
 """
 
+from tfunsup.adapt.class_prior import class_frequencies, estimate_class_prior
 from tfunsup.adapt.dann import DANN
 from tfunsup.adapt.dann_model import DANNModel
-from tfunsup.adapt.losses import diversity, entropy, information_maximization_loss
+from tfunsup.adapt.losses import (
+    diversity,
+    entropy,
+    information_maximization_loss,
+    prior_kl,
+)
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.schedules import dann_lambda
 from tfunsup.adapt.shot import SHOT
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly
 
-__all__ = ["DANN", "SHOT", "DANNModel", "SHOTModel", "SourceOnly", "cluster_pseudo_labels",
-           "dann_lambda", "diversity", "entropy", "information_maximization_loss"]
+__all__ = ["DANN", "SHOT", "DANNModel", "SHOTModel", "SourceOnly", "class_frequencies",
+           "cluster_pseudo_labels", "dann_lambda", "diversity", "entropy",
+           "estimate_class_prior", "information_maximization_loss", "prior_kl"]

@@ -9,6 +9,7 @@ from tfunsup.adapt.base_adapter import (
     check_target,
     resolve_jit_compile,
 )
+from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.adapt.dann_model import DANNModel
 from tfunsup.adapt.network import build_domain_discriminator
 from tfunsup.adapt.schedules import AnnealedLearningRate
@@ -50,7 +51,8 @@ class DANN(BaseAdapter):
             AnnealedLearningRate`) instead of keeping it constant.
 
     Attributes (after `fit`):
-        network_, feature_extractor_, image_spec_, n_classes_, input_shape_,
+        network_, feature_extractor_, image_spec_, n_classes_,
+        source_class_prior_, input_shape_,
         history_: as in `SourceOnly` (history includes `domain_loss`,
             `domain_accuracy` and `lambda`).
         discriminator_: the trained domain discriminator (keras.Model).
@@ -115,6 +117,7 @@ class DANN(BaseAdapter):
             raise ValueError(f"Expected gamma > 0. Received: gamma={self.gamma}")
         if self.lambda_max <= 0:
             raise ValueError(f"Expected lambda_max > 0. Received: lambda_max={self.lambda_max}")
+        self.source_class_prior_ = class_frequencies(source_labels, n_classes)
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
         self.history_ = {}

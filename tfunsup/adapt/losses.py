@@ -61,3 +61,36 @@ def information_maximization_loss(probabilities, epsilon=EPSILON):
         Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020.
     """
     return entropy(probabilities, epsilon) - diversity(probabilities, epsilon)
+
+
+def prior_kl(probabilities, prior, epsilon=EPSILON):
+    """KL divergence (nats) of the batch's mean class distribution to a class prior.
+
+    .. math::
+        D_{KL}(\\bar p \\,\\|\\, \\pi) = \\sum_k \\bar p_k
+        \\log\\frac{\\bar p_k}{\\pi_k}, \\qquad \\bar p = \\frac{1}{n}\\sum_i p_i
+
+    SHOT's diversity term with a target class prior `pi` instead of the
+    uniform one: with a uniform `pi` it is `log(n_classes) - diversity`, so
+    minimising it has the same gradients as maximising `diversity`; with an
+    imbalanced `pi` it no longer pulls rare classes' share up (or frequent
+    ones' down) towards `1 / n_classes`.
+
+    Args:
+        probabilities: float32 `(batch, n_classes)`, rows summing to 1.
+        prior: float32 `(n_classes,)`, positive, summing to 1.
+        epsilon: float, added inside the logarithms.
+
+    Returns:
+        float32 scalar >= 0 (up to `epsilon`); 0 when the batch's mean
+        prediction equals `prior`.
+
+    Reference:
+        Liang, Hu, Feng. Do We Really Need to Access the Source Data? Source
+        Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020
+        (the uniform-prior diversity term this generalises).
+    """
+    p = tf.convert_to_tensor(probabilities, tf.float32)
+    prior = tf.convert_to_tensor(prior, tf.float32)
+    mean = tf.reduce_mean(p, axis=0)
+    return tf.reduce_sum(mean * (tf.math.log(mean + epsilon) - tf.math.log(prior + epsilon)))

@@ -9,6 +9,7 @@ from tfunsup.adapt.base_adapter import (
     check_target,
     resolve_jit_compile,
 )
+from tfunsup.adapt.class_prior import estimate_class_prior
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
@@ -31,7 +32,13 @@ class SHOT(BaseAdapter):
        current predictions refined by clustering in feature space
        (`cluster_pseudo_labels`), then trains with information
        maximisation (diversity term weighted by `diversity_weight`) plus
-       `beta` times the pseudo-label cross-entropy (`SHOTModel`). Batch-norm statistics move to the target domain.
+       `beta` times the pseudo-label cross-entropy (`SHOTModel`). Batch-norm
+       statistics move to the target domain.
+
+    The diversity term pulls the batch's mean prediction towards a target
+    class prior (`losses.prior_kl`): the uniform one, as in the paper, or one
+    estimated before adaptation from the source model's predictions on the
+    target images, without target labels (`class_prior.estimate_class_prior`).
 
     Args:
         backbone, image_spec, weights, bottleneck_dim, epochs, batch_size,
@@ -49,6 +56,21 @@ class SHOT(BaseAdapter):
             -> digits: from a 0.42 source model, SHOT reached 0.85 with 1,
             with target 9s called 3, and 0.95 with 2; from 0.85-0.88
             source models the two weights give the same 0.97).
+        class_prior: the class distribution the diversity term pulls
+            towards: `"uniform"` (the paper's diversity term, the default),
+            `"estimated"` (the source model's target posteriors, EM-adjusted
+            for label shift, Saerens et al. 2002), `"mean"` (the plain mean
+            of those posteriors), or a float array
+            `(n_classes,)`, positive, summing to 1. `"mean"` suits a
+            class-imbalanced target and a strong source model: MNIST-5k ->
+            USPS (16 % zeros, 7 % eights), seeds 0-4, SHOT reached
+            0.978 +- 0.006 with `"uniform"`, 0.985 +- 0.006 with
+            `"estimated"` (EM overshoots: a prior of 0.037 for fives, whose
+            share is 0.076) and 0.989 +- 0.001 with `"mean"`. From a weak
+            source model both estimates copy its confusions (MNIST-5k ->
+            digits, seed 0, a 0.81 source model calling 9s 3: SHOT 0.973
+            uniform, 0.838 mean, 0.656 EM, which gave 1s and 4s a prior of
+            0), so `"uniform"` stays the default.
         n_iter: int >= 0, hard re-clustering rounds of the pseudo-labels.
         balance: bool, assign pseudo-labels so that every class gets as
             many target images (`pseudo_labels.balanced_assignment`); only
@@ -62,6 +84,9 @@ class SHOT(BaseAdapter):
             metrics (`entropy`, `diversity`, `pseudo_label_loss`, ...).
         source_model_: the source estimator adaptation started from.
         pseudo_labels_: int64 `(n_target,)`, the last epoch's pseudo-labels.
+        class_prior_: float64 `(n_classes,)`, the prior the diversity term
+            used.
+        source_class_prior_: the source model's class frequencies.
 
     Reference:
         Liang, Hu, Feng. Do We Really Need to Access the Source Data? Source
@@ -72,7 +97,7 @@ class SHOT(BaseAdapter):
                  weights="imagenet", bottleneck_dim=128, epochs=10, batch_size=64,
                  learning_rate=1e-3, beta_1=0.5, label_smoothing=0.1, augment="standard",
                  adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, diversity_weight=2.0,
-                 n_iter=1, balance=False,
+                 class_prior="uniform", n_iter=1, balance=False,
                  jit_compile="auto", seed=None, deterministic=False, strategy=None, verbose=0):
         self.backbone = backbone
         self.source_model = source_model
@@ -89,6 +114,7 @@ class SHOT(BaseAdapter):
         self.adapt_learning_rate = adapt_learning_rate
         self.beta = beta
         self.diversity_weight = diversity_weight
+        self.class_prior = class_prior
         self.n_iter = n_iter
         self.balance = balance
         self.jit_compile = jit_compile
@@ -121,6 +147,17 @@ class SHOT(BaseAdapter):
         if self.diversity_weight < 0:
             raise ValueError("Expected diversity_weight >= 0. Received: "
                              f"diversity_weight={self.diversity_weight}")
+        if isinstance(self.class_prior, str):
+            if self.class_prior not in ("uniform", "estimated", "mean"):
+                raise ValueError("Expected class_prior 'uniform', 'estimated', 'mean' or an "
+                                 "array. "
+                                 f"Received: class_prior={self.class_prior!r}")
+        else:
+            prior = np.asarray(self.class_prior, np.float64)
+            if prior.ndim != 1 or not (prior > 0).all() or not np.isclose(prior.sum(), 1.0,
+                                                                         atol=1e-4):
+                raise ValueError("Expected class_prior as a positive 1-D array summing to 1. "
+                                 f"Received: class_prior={self.class_prior!r}")
         if not isinstance(self.balance, (bool, np.bool_)):
             raise ValueError(f"Expected balance True or False. Received: balance={self.balance!r}")
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 0:
@@ -158,11 +195,18 @@ class SHOT(BaseAdapter):
         """
         source_given = source_images is not None or source_labels is not None
         if source_given:
-            source_images, source_labels, _ = check_source(source_images, source_labels)
+            source_images, source_labels, n_classes = check_source(source_images, source_labels)
         target_images = check_target(target_images, target_labels)
         self._check_params(source_given)
+        if not isinstance(self.class_prior, str):
+            n_classes = n_classes if source_given else self.source_model.n_classes_
+            if np.shape(self.class_prior) != (n_classes,):
+                raise ValueError(f"Expected class_prior of shape ({n_classes},) (the source "
+                                 f"classes). Received: shape {np.shape(self.class_prior)}")
         self.source_model_ = self._source_phase(source_images, source_labels, target_images)
         source = self.source_model_
+        self.class_prior_ = self._class_prior(source, target_images)
+        self.source_class_prior_ = source.source_class_prior_
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
         self.history_ = {}
@@ -174,7 +218,8 @@ class SHOT(BaseAdapter):
                                 None, source.bottleneck_dim)
             self.network_.set_weights(source.network_.get_weights())
             model = SHOTModel(self.network_, beta=self.beta,
-                              diversity_weight=self.diversity_weight, name="shot")
+                              diversity_weight=self.diversity_weight,
+                              class_prior=self.class_prior_, name="shot")
             model.compile(optimizer=keras.optimizers.Adam(self.adapt_learning_rate),
                           jit_compile=resolve_jit_compile(self.jit_compile, strategy, self.deterministic))
             model.optimizer.build(model.feature_extractor.trainable_variables)
@@ -191,6 +236,21 @@ class SHOT(BaseAdapter):
                                 verbose=self._fit_verbose(), shuffle=False)
             self._record_history(history)
         return self
+
+    def _class_prior(self, source, target_images):
+        n_classes = source.n_classes_
+        if isinstance(self.class_prior, str) and self.class_prior == "uniform":
+            return np.full(n_classes, 1 / n_classes)
+        if isinstance(self.class_prior, str):
+            posteriors = source.predict_proba(target_images)
+            if self.class_prior == "mean":
+                return posteriors.astype(np.float64).mean(axis=0)
+            prior = estimate_class_prior(posteriors, source.source_class_prior_)
+            # EM can drive a class's share to 0, which the KL cannot take.
+            prior = np.maximum(prior, 1e-6)
+            return prior / prior.sum()
+        prior = np.asarray(self.class_prior, np.float64)
+        return prior / prior.sum()
 
     def _pseudo_labels(self, framed_target):
         features = self._predict_framed(self.feature_extractor_, framed_target)

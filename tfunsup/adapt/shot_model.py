@@ -1,9 +1,10 @@
 """SHOT's target-side training objective as a Keras model with its own `train_step`."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from tfunsup.adapt.losses import diversity, entropy
+from tfunsup.adapt.losses import diversity, entropy, prior_kl
 
 
 @keras.saving.register_keras_serializable(package="tfunsup")
@@ -15,8 +16,12 @@ class SHOTModel(keras.Model):
     maximisation plus a cross-entropy on clustering-refined pseudo-labels:
 
     .. math::
-        L = \\underbrace{\\mathbb{E}_x H(p(x)) - w \\, H(\\mathbb{E}_x p(x))}_{L_{IM}}
+        L = \\mathbb{E}_x H(p(x)) + w \\, D_{KL}\\big(\\mathbb{E}_x p(x) \\,\\|\\, \\pi\\big)
         + \\beta \\, \\mathbb{E}_x \\ell_{CE}\\big(p(x), \\hat y(x)\\big)
+
+    With a uniform class prior `pi` the first two terms are SHOT's
+    information maximisation, `E H(p) - w H(E p)`, up to the constant
+    `w log(n_classes)`.
 
     Args:
         network: functional `keras.Model` from `tfunsup.adapt.network.
@@ -26,6 +31,9 @@ class SHOTModel(keras.Model):
         beta: float >= 0, weight of the pseudo-label loss (0.3 in the paper).
         diversity_weight: float >= 0, `w`, weight of the diversity term
             (1 in the paper; `SHOT` defaults to 2).
+        class_prior: None (uniform) or float `(n_classes,)`, positive and
+            summing to 1: the class distribution the batch's mean
+            prediction is pulled towards (`losses.prior_kl`).
 
     Call arguments:
         images: float32 `(batch, height, width, channels)` in [0, 1].
@@ -42,7 +50,7 @@ class SHOTModel(keras.Model):
         Hypothesis Transfer for Unsupervised Domain Adaptation. ICML 2020.
     """
 
-    def __init__(self, network, beta=0.3, diversity_weight=1.0, **kwargs):
+    def __init__(self, network, beta=0.3, diversity_weight=1.0, class_prior=None, **kwargs):
         super().__init__(**kwargs)
         if beta < 0:
             raise ValueError(f"Expected beta >= 0. Received: beta={beta}")
@@ -54,10 +62,20 @@ class SHOTModel(keras.Model):
         self.feature_extractor = network.get_layer("feature_extractor")
         self.classifier = network.get_layer("classifier")
         self.classifier.trainable = False
+        n_classes = self.classifier.units
+        if class_prior is None:
+            class_prior = np.full(n_classes, 1 / n_classes)
+        class_prior = np.asarray(class_prior, np.float64)
+        if class_prior.shape != (n_classes,) or not (class_prior > 0).all() or not np.isclose(
+                class_prior.sum(), 1.0, atol=1e-4):
+            raise ValueError(f"Expected a positive class_prior of shape ({n_classes},) summing "
+                             f"to 1. Received: class_prior={class_prior}")
+        self.class_prior = class_prior / class_prior.sum()
         self.beta = float(beta)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.entropy_tracker = keras.metrics.Mean(name="entropy")
         self.diversity_tracker = keras.metrics.Mean(name="diversity")
+        self.prior_kl_tracker = keras.metrics.Mean(name="prior_kl")
         self.pseudo_label_loss_tracker = keras.metrics.Mean(name="pseudo_label_loss")
         # Built from built parts; so `fit` under a distribution strategy does not
         # try to build it by calling it on a training batch.
@@ -66,7 +84,7 @@ class SHOTModel(keras.Model):
     @property
     def metrics(self):
         return [self.loss_tracker, self.entropy_tracker, self.diversity_tracker,
-                self.pseudo_label_loss_tracker]
+                self.prior_kl_tracker, self.pseudo_label_loss_tracker]
 
     def call(self, images, training=False):
         return self.network(images, training=training)
@@ -78,9 +96,10 @@ class SHOTModel(keras.Model):
             probabilities = tf.nn.softmax(logits)
             mean_entropy = entropy(probabilities)
             batch_diversity = diversity(probabilities)
+            batch_prior_kl = prior_kl(probabilities, self.class_prior.astype("float32"))
             pseudo_label_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
                 pseudo_labels, logits, from_logits=True))
-            loss = (mean_entropy - self.diversity_weight * batch_diversity
+            loss = (mean_entropy + self.diversity_weight * batch_prior_kl
                     + self.beta * pseudo_label_loss)
             # Gradients are summed over replicas: average them instead.
             scaled_loss = loss / tf.distribute.get_strategy().num_replicas_in_sync
@@ -90,13 +109,15 @@ class SHOTModel(keras.Model):
         self.loss_tracker.update_state(loss)
         self.entropy_tracker.update_state(mean_entropy)
         self.diversity_tracker.update_state(batch_diversity)
+        self.prior_kl_tracker.update_state(batch_prior_kl)
         self.pseudo_label_loss_tracker.update_state(pseudo_label_loss)
         return {m.name: m.result() for m in self.metrics}
 
     def get_config(self):
         config = super().get_config()
         config.update(network=keras.saving.serialize_keras_object(self.network),
-                      beta=self.beta, diversity_weight=self.diversity_weight)
+                      beta=self.beta, diversity_weight=self.diversity_weight,
+                      class_prior=self.class_prior.tolist())
         return config
 
     @classmethod

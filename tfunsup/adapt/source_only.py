@@ -9,6 +9,7 @@ from tfunsup.adapt.base_adapter import (
     check_target,
     resolve_jit_compile,
 )
+from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -71,6 +72,8 @@ class SourceOnly(BaseAdapter):
         feature_extractor_: keras.Model, framed images -> `(batch, bottleneck_dim)`.
         image_spec_: `ImageSpec` of the common frame.
         n_classes_: int, number of source classes.
+        source_class_prior_: float64 `(n_classes,)`, the source classes'
+            frequencies (what the classifier's outputs are calibrated to).
         input_shape_: `(height, width, channels)` of the target images (the
             source images' when fitted without target images).
         history_: dict of per-epoch training metrics.
@@ -117,6 +120,7 @@ class SourceOnly(BaseAdapter):
         if target_images is not None or target_labels is not None:
             target_images = check_target(target_images, target_labels)
         check_training_params(self)
+        self.source_class_prior_ = class_frequencies(source_labels, n_classes)
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
         self.history_ = {}

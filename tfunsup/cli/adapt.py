@@ -43,6 +43,14 @@ def add_parser(subparsers):
                         help="source-only and DANN epochs (default: 10)")
     parser.add_argument("--adapt-epochs", type=int, default=10,
                         help="SHOT adaptation epochs on the target (default: 10)")
+    parser.add_argument("--class-prior", default="uniform",
+                        choices=["uniform", "estimated", "mean"],
+                        help="class distribution SHOT's diversity term pulls the target "
+                             "predictions towards: uniform as in the SHOT paper; the mean of "
+                             "the source model's predictions on the target (for a "
+                             "class-imbalanced target such as USPS and a strong source "
+                             "model); or their EM re-estimate; no target labels either way "
+                             "(default: uniform)")
     parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
                         help="source-side augmentation: standard = random low resolution "
                              "and shifts; stroke = also random stroke thickening (shaped to "
@@ -144,6 +152,7 @@ def run(args):
         tic = time.perf_counter()
         estimators["shot"] = SHOT(
             source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
+            class_prior=args.class_prior,
             batch_size=args.batch_size, seed=args.seed, deterministic=args.deterministic,
             verbose=common["verbose"],
         ).fit(None, None, unlabeled_target)
@@ -167,6 +176,9 @@ def run(args):
         "batch_size": args.batch_size, "seed": args.seed,
         "n_source": len(source), "n_target": len(target),
         "n_target_test": None if target_test is None else len(target_test), "seconds": seconds,
+        "class_prior": args.class_prior,
+        "shot_class_prior": (estimators["shot"].class_prior_.round(4).tolist()
+                             if "shot" in estimators else None),
     }
 
     source_index = _subsample(len(source), EMBEDDING_SAMPLES, args.seed)
