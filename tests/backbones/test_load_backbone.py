@@ -218,3 +218,48 @@ def test_fit_under_two_replica_mirrored_strategy(hub_style_dir, two_cpu_strategy
     before = backbone.trainable_weights[0].numpy().copy()
     model.fit(IMAGES, np.ones((16, 2)), epochs=1, batch_size=8, verbose=0)
     assert not np.allclose(before, backbone.trainable_weights[0].numpy())
+
+
+def test_flip_averaged_is_the_mean_of_both_orientations():
+    from tfunsup.backbones import flip_averaged
+
+    images = keras.Input((8, 8, 3))
+    core = keras.Model(images, keras.layers.Flatten()(keras.layers.Conv2D(
+        2, 3, kernel_initializer=keras.initializers.GlorotUniform(0))(images)))
+    backbone = load_backbone(core)
+    wrapped = flip_averaged(backbone)
+    x = np.random.default_rng(0).uniform(size=(4, 8, 8, 3)).astype(np.float32)
+    expected = (backbone(x).numpy() + backbone(x[:, :, ::-1]).numpy()) / 2
+    np.testing.assert_allclose(wrapped(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(backbone(x).numpy(), expected)  # the flip changes features
+    assert wrapped.image_spec == backbone.image_spec
+    assert wrapped.spec_name.endswith(",flip_average")
+    assert len(wrapped.weights) == len(backbone.weights)
+
+
+def test_sizes_without_keras_weights_build_shape_free():
+    # 144 x 144 has no MobileNetV2 weights of its own: the application is
+    # built shape-free (bottom/right padding at odd sizes, as in training at
+    # 224), while the wrapper still takes 144 x 144 images.
+    backbone = load_backbone("keras:MobileNetV2,alpha=0.35", image_size=(144, 144),
+                             weights=None)
+    inner = [layer for layer in backbone.layers if isinstance(layer, keras.Model)][0]
+    assert tuple(inner.inputs[0].shape[1:3]) == (None, None)
+    assert backbone.image_spec.height == 144
+    assert backbone(np.zeros((1, 144, 144, 3), np.float32)).shape == (1, 1280)
+    native = load_backbone("keras:MobileNetV2,alpha=0.35", weights=None)
+    inner = [layer for layer in native.layers if isinstance(layer, keras.Model)][0]
+    assert tuple(inner.inputs[0].shape[1:3]) == (224, 224)
+
+
+def test_tiny_photos_default_to_144_and_digits_keep_their_size():
+    from tfunsup.backbones.defaults import default_flip_average, default_image_size
+    from tfunsup.data.datasets import ImageSummary
+
+    cifar = ImageSummary(32, 32, 3, greyscale=False)
+    photo = ImageSummary(480, 640, 3, greyscale=False)
+    digit = ImageSummary(28, 28, 1, greyscale=True)
+    assert default_image_size(cifar) == (144, 144)
+    assert default_image_size(photo) is None and default_image_size(digit) is None
+    assert default_flip_average(cifar) and default_flip_average(photo)
+    assert not default_flip_average(digit)

@@ -119,3 +119,24 @@ def test_bad_arguments_raise_before_work(kwargs, message):
 def test_bad_features_raise(features, message):
     with pytest.raises(ValueError, match=message):
         spectral_clustering(features, 2)
+
+
+def test_umap_embedding_keeps_blobs_apart_and_repeats_with_a_seed():
+    from tfunsup.cluster.graph import kmeans_labels, umap_embedding
+
+    x, labels = make_blobs(300, n_features=16, centers=3, cluster_std=1.0, random_state=0)
+    first = umap_embedding(x, 3, n_neighbors=15, seed=0)
+    assert first.shape == (300, 3) and first.dtype == np.float32
+    np.testing.assert_array_equal(first, umap_embedding(x, 3, n_neighbors=15, seed=0))
+    assert clustering_scores(labels, kmeans_labels(first, 3, seed=0))["acc"] == 1.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_components": 0}, "n_components >= 1"),
+    ({"n_components": 2, "n_neighbors": 1}, "n_neighbors >= 2"),
+])
+def test_umap_embedding_bad_arguments(kwargs, message):
+    from tfunsup.cluster.graph import umap_embedding
+
+    with pytest.raises(ValueError, match=message):
+        umap_embedding(np.zeros((10, 4), np.float32) + np.arange(10)[:, None], **kwargs)

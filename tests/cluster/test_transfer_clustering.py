@@ -133,7 +133,10 @@ def test_fit_under_two_replica_mirrored_strategy(source_model_path, digits, two_
     ({}, np.full((20, 8, 8, 1), np.nan, np.float32), "NaN or Inf"),
     ({}, np.zeros((20, 8, 8, 2), np.float32), "1 or 3 channels"),
     ({"confidence": 0.0}, None, "confidence in"),
-    ({"self_labeling_rounds": 0}, None, "self_labeling_rounds >= 1"),
+    ({"self_labeling_rounds": 0}, None, "self_labeling_rounds 'auto' or an int >= 1"),
+    ({"clustering": "dbscan"}, None, "clustering in"),
+    ({"umap_neighbors": 1}, None, "umap_neighbors 'auto' or an int >= 2"),
+    ({"graph_neighbors": None}, None, "graph_neighbors"),
 ])
 def test_bad_input_fails_before_loading_the_backbone(kwargs, images, message):
     images = np.zeros((20, 8, 8, 1), np.float32) if images is None else images

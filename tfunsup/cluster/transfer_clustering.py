@@ -219,8 +219,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         confidence: float in (0, 1]; per cluster, this fraction of items
             nearest the centre are the confident pseudo-labels for the head.
         head_epochs: int >= 0, total over all rounds; 0 skips the Keras head.
-        self_labeling_rounds: int >= 1; rounds of head training, each after
-            the first on balanced pseudo-labels from the head's predictions.
+        self_labeling_rounds: int >= 1 or `"auto"`; rounds of head training,
+            each after the first on balanced pseudo-labels from the head's
+            predictions. `"auto"`: 3 when the backbone is fine-tuned, 1 on
+            frozen features (where re-estimated pseudo-labels only drift:
+            CIFAR-10 ACC 0.530 with 1 round, 0.509 with 3).
         refinement: bool; with a frozen backbone, train the head on the
             cached features with SCAN's neighbour-consistency objective and
             a KL term to the cluster sizes the clustering found
@@ -287,7 +290,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
 
     def __init__(self, backbone=None, n_clusters=10, *, clustering="umap", normalize=True,
                  pca_components=None, graph_neighbors="auto", umap_neighbors="auto",
-                 confidence=0.8, head_epochs=15, fine_tune="auto", self_labeling_rounds=3,
+                 confidence=0.8, head_epochs=15, fine_tune="auto", self_labeling_rounds="auto",
                  refinement=False, learning_rate=3e-4, weights="imagenet",
                  batch_size=None, image_size=None, flip_average="auto", max_clusters=50, jit_compile="auto",
                  seed=None, deterministic=False, strategy=None, verbose=1):
@@ -322,8 +325,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             raise ValueError(f"Expected confidence in (0, 1]. Received: confidence={self.confidence}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"Expected batch_size >= 1. Received: batch_size={self.batch_size}")
-        if self.self_labeling_rounds < 1:
-            raise ValueError("Expected self_labeling_rounds >= 1. Received: "
+        if self.self_labeling_rounds != "auto" and (
+                isinstance(self.self_labeling_rounds, bool | str)
+                or not isinstance(self.self_labeling_rounds, numbers.Integral)
+                or self.self_labeling_rounds < 1):
+            raise ValueError("Expected self_labeling_rounds 'auto' or an int >= 1. Received: "
                              f"self_labeling_rounds={self.self_labeling_rounds}")
         if self.head_epochs < 0:
             raise ValueError(f"Expected head_epochs >= 0. Received: head_epochs={self.head_epochs}")
@@ -586,7 +592,11 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                                 self.jit_compile, strategy, deterministic=self.deterministic))
         self.tuned_backbone_ = backbone if self.fine_tuned_ else None
         pseudo_labels, confident = self.cluster_labels_, self.confident_
-        rounds = max(1, self.self_labeling_rounds)
+        rounds = self.self_labeling_rounds
+        if rounds == "auto":
+            # Re-estimated pseudo-labels help a backbone that learns with the
+            # head; on frozen features they only drift (CIFAR-10, README).
+            rounds = 3 if self.fine_tuned_ else 1
         epochs = np.diff(np.linspace(0, self.head_epochs, rounds + 1).round().astype(int))
         self.pseudo_label_history_ = []
         rng = np.random.default_rng(self.seed)
