@@ -111,8 +111,8 @@ print("features:", backbone.output_shape)
 #
 # ## 4. Cluster, then turn the clusters into a classifier
 #
-# `fit` extracts features, clusters them (spectral clustering: k-means on the
-# k-NN graph's spectral embedding), trains a linear SVM and a softmax head on
+# `fit` extracts features, clusters them (k-means on a UMAP embedding of the
+# features, N2D's manifold step), trains a linear SVM and a softmax head on
 # the confident pseudo-labels, and refines them in balanced self-labeling
 # rounds while fine-tuning the backbone.
 
