@@ -192,15 +192,12 @@ def test_default_run_meets_the_acceptance_numbers(tmp_path):
         np.testing.assert_array_equal(served, predictions[method])
 
 
-STANDARD_PAIR_SEEDS = (0, 1, 2, 3, 4)
-
-
-def _seed_runs(tmp_path, name, argv):
-    """`tfunsup adapt argv --method shot --seed N` for the standard-pair
-    seeds: {method: array of target accuracies}, and the same on the
-    --target-test split when there is one."""
+def _seed_runs(tmp_path, name, argv, seeds):
+    """`tfunsup adapt argv --method shot --seed N` for each seed: {method:
+    array of target accuracies}, and the same on the --target-test split
+    when there is one."""
     runs, tests = [], []
-    for seed in STANDARD_PAIR_SEEDS:
+    for seed in seeds:
         out = tmp_path / f"{name}{seed}"
         assert main(["adapt", *argv, "--method", "shot", "--seed", str(seed),
                      "--embedding", "pca", "--out", str(out), "--quiet"]) == 0
@@ -215,8 +212,9 @@ def _seed_runs(tmp_path, name, argv):
 
 @pytest.mark.large
 def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path):
-    """The standard pair, seeds 0-4, 10 + 10 epochs (about 15 minutes on 2
-    cores). MNIST-5k -> USPS with SHOT's diversity term against the mean
+    """The standard pair, 10 + 10 epochs: M->U seeds 0-2 and U->M seeds 0-1
+    (about 7 minutes on 2 cores; the README's table has seeds 0-4, the suite
+    must stay within 20 minutes). MNIST-5k -> USPS with SHOT's diversity term against the mean
     of the source model's predictions on the USPS images (`--class-prior
     mean`: USPS is not class-balanced); USPS -> MNIST-test with the
     defaults. Bars from the issue where they hold, with margins from the
@@ -225,7 +223,7 @@ def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path):
     shared_data("usps")
     accuracy, test = _seed_runs(tmp_path, "m2u", [
         "--source", "mnist-5k", "--target", "usps", "--target-test", "usps-test",
-        "--class-prior", "mean"])
+        "--class-prior", "mean"], seeds=(0, 1, 2))
     # Measured on USPS train: 0.989 +- 0.001, no seed below 0.988.
     assert accuracy["shot"].mean() >= 0.98, accuracy
     assert accuracy["shot"].min() >= 0.97, accuracy
@@ -235,7 +233,8 @@ def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path):
     assert test["shot"].mean() >= 0.96, test
     assert test["shot"].min() >= 0.95, test
     assert test["shot"].mean() >= test["source-only"].mean() - 0.002, test
-    accuracy, _ = _seed_runs(tmp_path, "u2m", ["--source", "usps", "--target", "mnist-test"])
+    accuracy, _ = _seed_runs(tmp_path, "u2m", ["--source", "usps", "--target", "mnist-test"],
+                             seeds=(0, 1))
     assert accuracy["shot"].mean() >= 0.95, accuracy
     assert accuracy["shot"].min() >= 0.93, accuracy
     assert (accuracy["shot"] > accuracy["source-only"]).all(), accuracy
