@@ -148,7 +148,7 @@ print("k-means on raw pixels:  ", clustering_scores(labels, pixel_km))
 # %%
 from tfunsup.cluster import TransferClustering  # noqa: E402
 
-clustering = TransferClustering(ae.encoder_, 10, graph_neighbors=None, normalize=False,
+clustering = TransferClustering(ae.encoder_, 10, clustering="kmeans", normalize=False,
                                 head_epochs=0, seed=SEED, verbose=0).fit(images)
 print("cluster flow, AE encoder backbone:", clustering_scores(labels, clustering.labels_))
 

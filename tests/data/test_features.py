@@ -119,8 +119,10 @@ def test_two_worker_processes_extract_shards_that_merge_to_one_run(tmp_path):
         assert worker.returncode == 0, err
     merged = merge_features([load_features(tmp_path / f"shard{i}" / "features.npz")
                              for i in range(2)])
-    from tfunsup.backbones import load_backbone
+    from tfunsup.backbones import flip_averaged, load_backbone
 
-    single = extract_features(load_backbone(str(backbone_dir)), data, batch_size=4)
+    # Photos: the CLI averages each image's features with its mirror image's.
+    single = extract_features(flip_averaged(load_backbone(str(backbone_dir))), data,
+                              batch_size=4)
     np.testing.assert_array_equal(merged.index, np.arange(10))
     np.testing.assert_allclose(merged.features, single.features, atol=1e-5)
