@@ -127,7 +127,7 @@ class FeatureAnomalyDetector(BaseEstimator):
 
         import keras
 
-        from tfunsup.backbones import load_backbone
+        from tfunsup.backbones import flip_averaged, load_backbone
         from tfunsup.layers import ToImageSpec
 
         models = self.__dict__.setdefault("_feature_models", {})
@@ -137,14 +137,10 @@ class FeatureAnomalyDetector(BaseEstimator):
             backbone = load_backbone(self.backbone, image_size=self.image_size)
             self._backbone = (backbone if self.layer is None
                               else truncated_backbone(backbone, self.layer))
-        backbone = self._backbone
+        backbone = flip_averaged(self._backbone) if self.flip_average else self._backbone
         images = keras.Input(shape=(None, None, channels), name="images")
         x = ToImageSpec(**dataclasses.asdict(backbone.image_spec), name="to_image_spec")(images)
-        features = backbone(x, training=False)
-        if self.flip_average:
-            mirrored = backbone(keras.ops.flip(x, axis=2), training=False)
-            features = keras.layers.Average(name="flip_average")([features, mirrored])
-        features = keras.ops.normalize(features, axis=-1, order=2)
+        features = keras.ops.normalize(backbone(x, training=False), axis=-1, order=2)
         models[channels] = keras.Model(images, features, name="feature_model")
         return models[channels]
 

@@ -180,8 +180,7 @@ def _from_application(name, trainable, image_size, weights, arguments=None):
         # shape-free, its strided convolutions pad bottom/right as in
         # training at 224; built for e.g. 144 x 144 they would pad
         # symmetrically where a feature map has an odd size (9 x 9 at 144),
-        # shifting every later feature (k-NN purity on CIFAR-10 at 144:
-        # 0.59 shape-free, 0.56 static; README, "Choosing the input size").
+        # shifting every later feature.
         input_shape = (None, None, 3)
     try:
         try:
@@ -223,9 +222,6 @@ def _from_keras_model(model, trainable, image_size):
     return _wrap(model, spec, model.name)
 
 
-__all__ = ["BackboneUnavailableError", "application_names", "load_backbone"]
-
-
 def flip_averaged(backbone):
     """The backbone with horizontal-flip test-time augmentation.
 
@@ -254,3 +250,7 @@ def flip_averaged(backbone):
     model.image_spec = spec
     model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},flip_average"
     return model
+
+
+__all__ = ["BackboneUnavailableError", "application_names", "flip_averaged", "load_backbone"]
+

@@ -17,6 +17,10 @@ from tfunsup.cli.common import (
 DEFAULT_DATA = "digits"
 
 
+# --fine-tune / --flip-average values -> estimator arguments.
+ON_OFF_AUTO = {"auto": "auto", "on": True, "off": False}
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "cluster", help="cluster unlabeled images with a transferred backbone",
@@ -206,7 +210,7 @@ def run(args):
                              f"decoded: {shown}")
     summary = data.summary()
     weights = None if args.weights == "none" else "imagenet"
-    flip_average = {"auto": "auto", "on": True, "off": False}[args.flip_average]
+    flip_average = ON_OFF_AUTO[args.flip_average]
     backbone, spec, image_size, reason = load_feature_backbone(
         args.backbone, data, image_size=tuple(args.image_size) if args.image_size else None,
         flip_average=flip_average, weights=weights, summary=summary)
@@ -217,7 +221,6 @@ def run(args):
 
         warnings.warn(mismatch, stacklevel=1)
     features, feature_source = _features(args, data, backbone, say)
-
 
     from tfunsup.data import FEATURES_FILENAME, save_features
     from tfunsup.utils.run_directory import RunDirectory
@@ -241,8 +244,7 @@ def run(args):
     from tfunsup.metrics import clustering_scores
     from tfunsup.utils.plots import save_cluster_montage, save_embedding
 
-    fine_tune = {"auto": "auto", "on": True, "off": False}[
-        "off" if args.no_fine_tune else args.fine_tune]
+    fine_tune = ON_OFF_AUTO["off" if args.no_fine_tune else args.fine_tune]
     estimator = TransferClustering(
         spec, args.n_clusters, clustering=args.clustering, graph_neighbors=args.graph_neighbors,
         umap_neighbors=args.umap_neighbors, head_epochs=args.head_epochs, fine_tune=fine_tune,
