@@ -78,9 +78,14 @@ def save_embedding(features, assignments, path, method="pca", seed=0, title=None
         raise ValueError(f"Expected method 'pca' or 'tsne'. Received: method={method!r}")
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
-    scatter = ax.scatter(points[:, 0], points[:, 1], c=assignments, cmap="tab10", s=6)
-    ax.legend(*scatter.legend_elements(), title="cluster", fontsize=7, loc="best",
-              markerscale=0.8)
+    n_colours = len(np.unique(assignments))
+    # One distinct colour and one legend entry per cluster up to 20 clusters;
+    # beyond that a continuous map without a legend.
+    cmap = "tab10" if n_colours <= 10 else "tab20" if n_colours <= 20 else "turbo"
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=assignments, cmap=cmap, s=6)
+    if n_colours <= 20:
+        ax.legend(*scatter.legend_elements(num=None), title="cluster", fontsize=7,
+                  loc="best", markerscale=0.8, ncols=2 if n_colours > 10 else 1)
     ax.set_title(title or f"Backbone features ({method.upper()}), coloured by cluster")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
