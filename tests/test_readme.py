@@ -19,7 +19,9 @@ def test_quickstart_has_setup_and_main_job_then_tests():
 
 
 @pytest.mark.large
-def test_python_examples_run(saved_models_dir, monkeypatch, tmp_path):
+def test_python_examples_run(saved_models_dir, shared_data, monkeypatch, tmp_path):
+    shared_data("mnist-test")  # the examples read real data and ImageNet weights
+    shared_data("keras_home", "models")
     monkeypatch.chdir(tmp_path)
     for block in re.findall(r"```python\n(.*?)```", README, re.S):
         namespace = {}

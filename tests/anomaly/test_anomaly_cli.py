@@ -120,10 +120,11 @@ def test_cifar10_subset_gaussian_beats_a_floor(shared_data, tmp_path):
 
 
 @pytest.mark.large
-def test_default_run_mnist5k_reaches_mean_auc_097(tmp_path):
+def test_default_run_mnist5k_reaches_mean_auc_097(shared_data, tmp_path):
     """Acceptance: `tfunsup anomaly` with its defaults (MNIST-5k, 10 digits,
     ImageNet MobileNetV2 mid-level features, Gaussian scoring; no MNIST labels
     seen by any model)."""
+    shared_data("keras_home", "models")  # the ImageNet weights, offline
     out = tmp_path / "anomaly"
     assert main(["anomaly", "--quiet", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())

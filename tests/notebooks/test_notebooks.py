@@ -88,7 +88,9 @@ def test_notebook_matches_its_source(path):
 
 @pytest.mark.large
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_small_budget(path, saved_models_dir, tmp_path, monkeypatch):
+def test_notebook_runs_in_small_budget(path, saved_models_dir, shared_data, tmp_path,
+                                      monkeypatch):
+    shared_data("keras_home", "models")  # the tutorials read real data and ImageNet weights
     monkeypatch.setenv("TFUNSUP_NOTEBOOK_BUDGET", "small")
     monkeypatch.setenv("TFUNSUP_SAVED_MODELS", str(saved_models_dir))
     notebook = nbformat.read(path, as_version=4)
