@@ -89,7 +89,11 @@ def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, cap
     # The exported SavedModel reproduces scores.csv from the image files.
     from tfunsup.data import ImageSpec, decode_image
 
-    spec = ImageSpec(224, 224, 3, crop_to_aspect_ratio=True)
+    # CIFAR's 32 x 32 photos go into the backbone at 144 x 144, with the
+    # outputs of MobileNetV2's last three blocks as features.
+    assert metrics["image_size"] == [144, 144]
+    assert metrics["layer"] == ["block_14_add", "block_15_add", "block_16_project_BN"]
+    spec = ImageSpec(144, 144, 3, crop_to_aspect_ratio=True)
     images = tf.stack([decode_image(tf.constant(str(photo_folders / "score" / r["path"])), spec)
                        for r in rows])
     loaded = tf.saved_model.load(str(out / "detector"))  # keep a reference while serving

@@ -137,5 +137,24 @@ def test_inner_layer_features(blobs):
         KNNAnomalyDetector(_tiny_backbone(), layer="nope").fit(normal)
 
 
+def test_several_layers_are_pooled_normalised_and_concatenated(blobs, tmp_path):
+    normal, mixed = blobs
+    backbone = _tiny_backbone()
+    detector = GaussianAnomalyDetector(backbone, layer=("conv_a", "conv_b"),
+                                       flip_average=False).fit(normal)
+    assert detector.n_features_in_ == 8 + 16
+    features = detector.extract_features(mixed)
+    pooled = [keras.Model(backbone.inputs, backbone.get_layer(n).output)(mixed).numpy()
+              .mean(axis=(1, 2)) for n in ("conv_a", "conv_b")]
+    expected = _unit(np.concatenate([_unit(p) for p in pooled], axis=1))
+    np.testing.assert_allclose(features, expected, rtol=1e-4, atol=1e-5)
+    path = detector.export(tmp_path / "detector")
+    loaded = tf.saved_model.load(str(path))  # keep a reference while serving
+    served = loaded.serve(tf.constant(mixed))["scores"].numpy()
+    np.testing.assert_allclose(served, detector.score_samples(mixed), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        GaussianAnomalyDetector(backbone, layer=()).fit(normal)
+
+
 def test_l2_normalize():
     np.testing.assert_allclose(np.linalg.norm(l2_normalize(np.ones((3, 4))), axis=1), 1.0)

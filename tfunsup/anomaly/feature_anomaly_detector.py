@@ -40,43 +40,62 @@ def l2_normalize(features):
 
 
 def truncated_backbone(backbone, layer):
-    """The backbone cut at an inner layer, its output globally average-pooled.
+    """The backbone cut at inner layers, their outputs globally average-pooled.
+
+    One layer gives its pooled output. Several layers give the
+    concatenation of their pooled outputs, each L2-normalised first so that
+    every level weighs the same: the multi-level features of Rippel,
+    Mertens & Merhof (ICPR 2020), who fit a Gaussian to the features of
+    several depths of an ImageNet network rather than of its last layer.
 
     Args:
         backbone: a `load_backbone` model wrapping a Keras functional model
             (a `keras:` application or an in-memory `keras.Model`).
         layer: name of a layer of that inner model, e.g.
-            `"block_13_expand_relu"` of MobileNetV2.
+            `"block_13_expand_relu"` of MobileNetV2, or a sequence of names.
 
     Returns:
-        A functional `keras.Model` with the backbone's `image_spec`.
+        A functional `keras.Model` with the backbone's `image_spec`, mapping
+        images to float32 `(batch, features)`.
 
     Raises:
         ValueError: no inner functional model has a layer of that name
-            (e.g. a TF Hub or SavedModel backbone).
+            (e.g. a TF Hub or SavedModel backbone), or `layer` is empty.
     """
     import keras
 
+    layers = [layer] if isinstance(layer, str) else list(layer)
+    name = f"{getattr(backbone, 'spec_name', backbone.name)}"
+    if not layers or not all(isinstance(n, str) for n in layers):
+        raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
+                         f"names. Received: layer={layer!r}")
     for inner in backbone.layers:
-        if not isinstance(inner, keras.Model) or layer not in [l.name for l in inner.layers]:
+        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
+        if not set(layers) <= set(inner_names):
             continue
-        trunk = keras.Model(inner.inputs, inner.get_layer(layer).output, name=f"to_{layer}")
+        trunk = keras.Model(inner.inputs, [inner.get_layer(n).output for n in layers],
+                            name="to_" + "_and_".join(layers))
         images = keras.Input(shape=backbone.input_shape[1:], name="images")
         x = images
         for step in backbone.layers[1:]:
             if step is inner:
-                x = trunk(x)
+                outputs = trunk(x)
                 break
             x = step(x)
-        if len(x.shape) == 4:
-            x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(o) if len(o.shape) == 4
+                  else o for n, o in zip(layers, outputs)]
+        if len(pooled) == 1:
+            x = pooled[0]
+        else:
+            x = keras.layers.Concatenate(name="levels")(
+                [keras.ops.normalize(p, axis=-1, order=2) for p in pooled])
         model = keras.Model(images, x, name="backbone")
         model.image_spec = backbone.image_spec
-        model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},layer={layer}"
+        model.spec_name = f"{name},layer={'+'.join(layers)}"
         return model
-    raise ValueError(f"Expected layer to name a layer of a Keras functional backbone. "
-                     f"Received: layer={layer!r}, not found in backbone "
-                     f"'{getattr(backbone, 'spec_name', backbone.name)}'.")
+    raise ValueError(f"Expected layer to name layers of a Keras functional backbone. "
+                     f"Received: layer={layer!r}, not all found in backbone '{name}'.")
 
 
 class FeatureAnomalyDetector(BaseEstimator):
@@ -100,9 +119,11 @@ class FeatureAnomalyDetector(BaseEstimator):
             `keras.Model`.
         image_size: `(height, width)` of the backbone input, or None for the
             spec's own (224 x 224 for Keras Applications).
-        layer: None for the backbone's output features, or the name of an
-            inner layer whose globally average-pooled output is used
-            (Keras functional backbones only; see `truncated_backbone`).
+        layer: None for the backbone's output features, the name of an
+            inner layer whose globally average-pooled output is used, or a
+            sequence of names whose pooled, L2-normalised outputs are
+            concatenated (Keras functional backbones only; see
+            `truncated_backbone`).
         flip_average: average each image's features with those of its
             horizontal mirror image (test-time augmentation).
         contamination: float in (0, 0.5], the share of training images

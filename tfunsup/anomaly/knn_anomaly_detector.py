@@ -29,8 +29,10 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
             ImageNet MobileNetV2-1.0, `"keras:MobileNetV2"`).
         n_neighbors: int k >= 1 (DN2 uses 2).
         image_size: `(height, width)` backbone input, None for the spec's.
-        layer: None for the backbone's features, or an inner layer name
-            whose pooled output is used (e.g. `"block_13_expand_relu"`).
+        layer: None for the backbone's features, an inner layer name
+            whose pooled output is used (e.g. `"block_13_expand_relu"`), or
+            a tuple of names whose pooled, L2-normalised outputs are
+            concatenated (see `truncated_backbone`).
         flip_average: average features over the image and its mirror image.
         contamination: float in (0, 0.5].
         batch_size: int >= 1.

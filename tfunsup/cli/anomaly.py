@@ -31,6 +31,11 @@ METHODS = FEATURE_METHODS + ("autoencoder",)
 # MobileNetV2's last blocks are tuned to ImageNet objects; on small greyscale
 # digits a mid-level layer separates the classes better (measured on MNIST-5k).
 DIGIT_LAYER = "block_13_expand_relu"
+# On photos, the outputs of MobileNetV2's last three inverted-residual blocks
+# (pooled, L2-normalised, concatenated; Rippel et al.'s multi-level features)
+# fit a better Gaussian than the 1,280-d head from ~800 normal images
+# (README, "Choosing the layers", CIFAR-10 one-class).
+PHOTO_LAYERS = ("block_14_add", "block_15_add", "block_16_project_BN")
 # Sub-folder names of a labelled --score folder that hold normal images.
 NORMAL_FOLDER_NAMES = ("normal", "good", "ok")
 
@@ -63,10 +68,17 @@ def add_parser(subparsers):
                              "keras:MobileNetV2, ImageNet weights)")
     parser.add_argument("--layer", default="auto",
                         help="feature methods: an inner layer of the backbone whose pooled "
-                             "output is the feature, 'output' for the backbone's own "
-                             "features, or 'auto': the backbone's features, except "
-                             f"{DIGIT_LAYER} of MobileNetV2 for small greyscale "
-                             "digit-like images (default: auto)")
+                             "output is the feature, several comma-separated (pooled, "
+                             "L2-normalised, concatenated), 'output' for the backbone's own "
+                             "features, or 'auto': for MobileNetV2 "
+                             f"{DIGIT_LAYER} on small greyscale digit-like images and "
+                             f"{','.join(PHOTO_LAYERS)} on other images, else the "
+                             "backbone's features (default: auto)")
+    parser.add_argument("--image-size", type=int, nargs=2, default=None,
+                        metavar=("HEIGHT", "WIDTH"),
+                        help="feature methods: backbone input size (default: tiny photos "
+                             "such as CIFAR's 32x32 go into keras: backbones at 144x144, "
+                             "other images at the backbone's own size)")
     parser.add_argument("--n-neighbors", type=int, default=2, help="knn: k (default: 2)")
     parser.add_argument("--no-flip-average", action="store_true",
                         help="feature methods: do not average features over the image "
@@ -128,14 +140,28 @@ def _resolve_layer(args, dataset):
     if args.layer == "output":
         return None
     if args.layer != "auto":
-        return args.layer
+        names = tuple(name.strip() for name in args.layer.split(",") if name.strip())
+        return names[0] if len(names) == 1 else names
     from tfunsup.backbones.defaults import is_digit_like
 
-    mobilenet = str(args.backbone).split(",")[0] == "keras:MobileNetV2"
-    return DIGIT_LAYER if mobilenet and is_digit_like(dataset.summary()) else None
+    if str(args.backbone).split(",")[0] != "keras:MobileNetV2":
+        return None
+    return DIGIT_LAYER if is_digit_like(dataset.summary()) else PHOTO_LAYERS
 
 
-def make_detector(args, layer=None):
+def _resolve_image_size(args, dataset):
+    """`--image-size`, else the tiny-photo rule for `keras:` backbones
+    (`tfunsup.backbones.defaults.default_image_size`), else None."""
+    if args.image_size is not None:
+        return tuple(args.image_size)
+    if not str(args.backbone).startswith("keras:"):
+        return None
+    from tfunsup.backbones.defaults import default_image_size
+
+    return default_image_size(dataset.summary())
+
+
+def make_detector(args, layer=None, image_size=None):
     """The detector the arguments ask for (unfitted)."""
     from tfunsup.anomaly import (
         GaussianAnomalyDetector,
@@ -147,11 +173,12 @@ def make_detector(args, layer=None):
     verbose = 0 if args.quiet else 1
     if args.method == "knn":
         return KNNAnomalyDetector(args.backbone, args.n_neighbors, layer=layer,
-                                  flip_average=flip,
+                                  image_size=image_size, flip_average=flip,
                                   contamination=args.contamination,
                                   batch_size=args.batch_size, verbose=verbose)
     if args.method == "gaussian":
-        return GaussianAnomalyDetector(args.backbone, layer=layer, flip_average=flip,
+        return GaussianAnomalyDetector(args.backbone, layer=layer, image_size=image_size,
+                                       flip_average=flip,
                                        contamination=args.contamination,
                                        batch_size=args.batch_size, verbose=verbose)
     return ReconstructionAnomalyDetector(
@@ -224,8 +251,10 @@ def _run_benchmark(args, start):
     if args.classes is not None and not set(args.classes) <= known:
         raise ValueError(f"Expected --classes among {sorted(known)}. "
                          f"Received: --classes={args.classes}")
-    layer = _resolve_layer(args, dataset) if args.method in FEATURE_METHODS else None
-    base = make_detector(args, layer)
+    layer = image_size = None
+    if args.method in FEATURE_METHODS:
+        layer, image_size = _resolve_layer(args, dataset), _resolve_image_size(args, dataset)
+    base = make_detector(args, layer, image_size)
     skipped = []
     if args.method in FEATURE_METHODS:
         extracted = _cached_features(base, dataset, args.feature_cache, args.quiet)
@@ -271,6 +300,7 @@ def _run_benchmark(args, start):
     }
     if args.method in FEATURE_METHODS:
         metrics.update(backbone=args.backbone, layer=layer,
+                       image_size=[base.image_spec.height, base.image_spec.width],
                        flip_average=not args.no_flip_average,
                        feature_dim=int(features.shape[1]))
         if args.method == "knn":
@@ -328,8 +358,8 @@ def _run_folders(args, start):
     normal = load_dataset(args.normal)
     to_score = load_dataset(args.score)
     normal_label = _normal_label(to_score, args)
-    layer = _resolve_layer(args, normal)
-    detector = make_detector(args, layer)
+    layer, image_size = _resolve_layer(args, normal), _resolve_image_size(args, normal)
+    detector = make_detector(args, layer, image_size)
     fit_features = detector.extract_dataset_features(normal)
     detector.fit_features(fit_features.features)
     detector.n_channels_ = 3
@@ -340,6 +370,7 @@ def _run_folders(args, start):
     order = np.argsort(-scores, kind="stable")
     metrics = {
         "mode": "folders", "method": args.method, "backbone": args.backbone, "layer": layer,
+        "image_size": [detector.image_spec.height, detector.image_spec.width],
         "flip_average": not args.no_flip_average, "normal": str(args.normal),
         "score": str(args.score), "contamination": args.contamination,
         "threshold": detector.threshold_, "n_normal": len(fit_features.features),
