@@ -263,3 +263,25 @@ def test_tiny_photos_default_to_144_and_digits_keep_their_size():
     assert default_image_size(photo) is None and default_image_size(digit) is None
     assert default_flip_average(cifar) and default_flip_average(photo)
     assert not default_flip_average(digit)
+
+
+def test_default_feature_layers_follow_the_images_and_only_mobilenet_v2():
+    from tfunsup.backbones.defaults import (
+        DIGIT_LAYER,
+        TINY_PHOTO_LAYERS,
+        default_feature_layers,
+    )
+    from tfunsup.data.datasets import ImageSummary
+
+    cifar = ImageSummary(32, 32, 3, greyscale=False)
+    photo = ImageSummary(480, 640, 3, greyscale=False)
+    digit = ImageSummary(28, 28, 1, greyscale=True)
+    assert default_feature_layers("keras:MobileNetV2", digit) == DIGIT_LAYER
+    assert default_feature_layers("keras:MobileNetV2,alpha=0.35", cifar) == TINY_PHOTO_LAYERS
+    assert default_feature_layers("keras:MobileNetV2", photo) is None
+    assert default_feature_layers("keras:ResNet50", cifar) is None
+    # The named layers exist in both MobileNetV2 widths the library loads.
+    for alpha in (1.0, 0.35):
+        names = {layer.name for layer in keras.applications.MobileNetV2(
+            include_top=False, weights=None, alpha=alpha, input_shape=(96, 96, 3)).layers}
+        assert set(TINY_PHOTO_LAYERS) | {DIGIT_LAYER} <= names

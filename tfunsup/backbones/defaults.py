@@ -8,6 +8,15 @@ DIGIT_MAX_SIZE = 32
 # the ImageNet backbone at TINY_PHOTO_INPUT instead of its own 224 x 224.
 TINY_PHOTO_MAX_SIZE = 64
 TINY_PHOTO_INPUT = (144, 144)
+# MobileNetV2's last blocks are tuned to ImageNet objects; on small greyscale
+# digits a mid-level layer separates the classes better (measured on MNIST-5k
+# one-class, README "Anomaly detection").
+DIGIT_LAYER = "block_13_expand_relu"
+# On tiny photos (CIFAR's 32 x 32, fed at 144 x 144), the outputs of
+# MobileNetV2's last three inverted-residual blocks (pooled, L2-normalised,
+# concatenated) fit a better Gaussian than its 1,280-d head; at 224 x 224
+# they do not (README, "Choosing the layers and the input size").
+TINY_PHOTO_LAYERS = ("block_14_add", "block_15_add", "block_16_project_BN")
 
 
 def is_digit_like(summary):
@@ -106,3 +115,29 @@ def domain_mismatch(spec, summary, backbone_name):
             f"{summary.height}x{summary.width}x{summary.channels}: they would be shrunk "
             f"to {spec.height}x{spec.width} grey. An ImageNet backbone such as "
             f"'{IMAGENET_BACKBONE}' fits them better.")
+
+
+def default_feature_layers(backbone, summary):
+    """Which inner layers of the default ImageNet backbone give the features
+    of a one-class detector for images like `summary`.
+
+    Rippel, Mertens & Merhof (ICPR 2020) fit Gaussians to several depths of
+    an ImageNet network rather than to its last layer; which depths work
+    best depends on how far the images are from ImageNet's. Measured here
+    (README, "Anomaly detection"): digit-like images use `DIGIT_LAYER`, tiny
+    photos the `TINY_PHOTO_LAYERS`, other images the backbone's own output.
+
+    Args:
+        backbone: the backbone spec string, e.g. `"keras:MobileNetV2"`.
+        summary: `tfunsup.data.ImageSummary`.
+
+    Returns:
+        None (the backbone's output), a layer name, or a tuple of names for
+        `tfunsup.anomaly.feature_anomaly_detector.truncated_backbone`. Only MobileNetV2 specs get
+        inner layers.
+    """
+    if str(backbone).split(",")[0] != IMAGENET_BACKBONE:
+        return None
+    if is_digit_like(summary):
+        return DIGIT_LAYER
+    return TINY_PHOTO_LAYERS if default_image_size(summary) is not None else None

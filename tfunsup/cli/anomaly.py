@@ -28,14 +28,6 @@ from tfunsup.cli.common import (
 
 FEATURE_METHODS = ("knn", "gaussian")
 METHODS = FEATURE_METHODS + ("autoencoder",)
-# MobileNetV2's last blocks are tuned to ImageNet objects; on small greyscale
-# digits a mid-level layer separates the classes better (measured on MNIST-5k).
-DIGIT_LAYER = "block_13_expand_relu"
-# On photos, the outputs of MobileNetV2's last three inverted-residual blocks
-# (pooled, L2-normalised, concatenated; Rippel et al.'s multi-level features)
-# fit a better Gaussian than the 1,280-d head from ~800 normal images
-# (README, "Choosing the layers", CIFAR-10 one-class).
-PHOTO_LAYERS = ("block_14_add", "block_15_add", "block_16_project_BN")
 # Sub-folder names of a labelled --score folder that hold normal images.
 NORMAL_FOLDER_NAMES = ("normal", "good", "ok")
 
@@ -70,9 +62,9 @@ def add_parser(subparsers):
                         help="feature methods: an inner layer of the backbone whose pooled "
                              "output is the feature, several comma-separated (pooled, "
                              "L2-normalised, concatenated), 'output' for the backbone's own "
-                             "features, or 'auto': for MobileNetV2 "
-                             f"{DIGIT_LAYER} on small greyscale digit-like images and "
-                             f"{','.join(PHOTO_LAYERS)} on other images, else the "
+                             "features, or 'auto': for MobileNetV2 block_13_expand_relu on "
+                             "small greyscale digit-like images, block_14_add,block_15_add,"
+                             "block_16_project_BN on tiny photos (<= 64 px), else the "
                              "backbone's features (default: auto)")
     parser.add_argument("--image-size", type=int, nargs=2, default=None,
                         metavar=("HEIGHT", "WIDTH"),
@@ -142,11 +134,9 @@ def _resolve_layer(args, dataset):
     if args.layer != "auto":
         names = tuple(name.strip() for name in args.layer.split(",") if name.strip())
         return names[0] if len(names) == 1 else names
-    from tfunsup.backbones.defaults import is_digit_like
+    from tfunsup.backbones.defaults import default_feature_layers
 
-    if str(args.backbone).split(",")[0] != "keras:MobileNetV2":
-        return None
-    return DIGIT_LAYER if is_digit_like(dataset.summary()) else PHOTO_LAYERS
+    return default_feature_layers(args.backbone, dataset.summary())
 
 
 def _resolve_image_size(args, dataset):
