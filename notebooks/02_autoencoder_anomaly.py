@@ -206,7 +206,12 @@ np.testing.assert_allclose(outputs["scores"].numpy(), scores[:8], rtol=1e-4, ato
 # `fit`; labels only score.
 #
 # The transfer detectors embed every image with the frozen ImageNet
-# MobileNetV2 (224 px, averaged with the mirror image, L2-normalised):
+# MobileNetV2, averaged with the mirror image and L2-normalised. For tiny
+# photos like these the library's defaults (what `tfunsup anomaly` uses)
+# upsample to 144 px rather than 224 and take the pooled outputs of the
+# last three blocks instead of the 1,280-d head; on the full CIFAR-10
+# benchmark that raises the Gaussian's mean AUC from 0.873 to over 0.90
+# (README, "Anomaly detection").
 # - `KNNAnomalyDetector`: mean distance to the k = 2 nearest normal
 #   features (DN2, Bergman, Cohen & Hoshen 2020);
 # - `GaussianAnomalyDetector`: Mahalanobis distance to a Ledoit-Wolf
@@ -227,10 +232,18 @@ p_train, p_test = one_class_split(photos.labels, normal_class, 0.8, seed=SEED, a
 print(len(p_train), "normal training photos;", len(p_test), "test photos")
 
 # %%
-knn = KNNAnomalyDetector("keras:MobileNetV2", n_neighbors=2, contamination=0.05)
+from tfunsup.backbones.defaults import default_feature_layers, default_image_size  # noqa: E402
+
+summary = photos.summary()
+image_size = default_image_size(summary)                      # (144, 144)
+layer = default_feature_layers("keras:MobileNetV2", summary)  # the last three blocks
+print(image_size, layer)
+knn = KNNAnomalyDetector("keras:MobileNetV2", n_neighbors=2, image_size=image_size,
+                         layer=layer, contamination=0.05)
 train_features = knn.extract_dataset_features(photos.subset(p_train)).features
 test_features = knn.extract_dataset_features(photos.subset(p_test)).features
-gaussian = GaussianAnomalyDetector("keras:MobileNetV2", contamination=0.05)
+gaussian = GaussianAnomalyDetector("keras:MobileNetV2", image_size=image_size, layer=layer,
+                                   contamination=0.05)
 p_truth = photos.labels[p_test] != normal_class
 results = {}
 for name, model in [("kNN (DN2)", knn), ("Gaussian", gaussian)]:
