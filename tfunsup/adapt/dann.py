@@ -106,6 +106,7 @@ class DANN(BaseAdapter):
         Raises:
             ValueError: bad inputs or parameters, before any training.
         """
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
         source_images, source_labels, n_classes = check_source(source_images, source_labels)
         target_images = check_target(target_images, target_labels)
         check_training_params(self, ("epochs", "batch_size", "bottleneck_dim",
@@ -124,7 +125,7 @@ class DANN(BaseAdapter):
         self.input_shape_ = target_images.shape[1:]
         with strategy.scope():
             self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
-                                    self.bottleneck_dim)
+                                self.bottleneck_dim, data=source_data)
         source, target = self._frame(source_images), self._frame(target_images)
         batch_size = self._batch_size(len(source), len(target))
         steps_per_epoch = max(len(source), len(target)) // batch_size

@@ -7,6 +7,7 @@ from tfunsup.adapt.base_adapter import (
     BaseAdapter,
     check_source,
     check_target,
+    data_input_spec,
     resolve_jit_compile,
 )
 from tfunsup.adapt.class_prior import estimate_class_prior
@@ -163,11 +164,12 @@ class SHOT(BaseAdapter):
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 0:
             raise ValueError(f"Expected an integer n_iter >= 0. Received: n_iter={self.n_iter!r}")
 
-    def _source_phase(self, source_images, source_labels, target_images):
+    def _source_phase(self, source_images, source_labels, target_images, data_spec=None):
         if self.source_model is not None:
             return self.source_model
         return SourceOnly(
-            self.backbone, image_spec=self.image_spec, weights=self.weights,
+            self.backbone, image_spec=self.image_spec if self.image_spec is not None
+            else data_spec, weights=self.weights,
             bottleneck_dim=self.bottleneck_dim, epochs=self.epochs,
             batch_size=self.batch_size, learning_rate=self.learning_rate,
             beta_1=self.beta_1, label_smoothing=self.label_smoothing,
@@ -194,6 +196,7 @@ class SHOT(BaseAdapter):
             ValueError: bad inputs or parameters, before any training.
         """
         source_given = source_images is not None or source_labels is not None
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
         if source_given:
             source_images, source_labels, n_classes = check_source(source_images, source_labels)
         target_images = check_target(target_images, target_labels)
@@ -203,7 +206,8 @@ class SHOT(BaseAdapter):
             if np.shape(self.class_prior) != (n_classes,):
                 raise ValueError(f"Expected class_prior of shape ({n_classes},) (the source "
                                  f"classes). Received: shape {np.shape(self.class_prior)}")
-        self.source_model_ = self._source_phase(source_images, source_labels, target_images)
+        self.source_model_ = self._source_phase(source_images, source_labels, target_images,
+                                                data_input_spec(source_data))
         source = self.source_model_
         self.class_prior_ = self._class_prior(source, target_images)
         self.source_class_prior_ = source.source_class_prior_

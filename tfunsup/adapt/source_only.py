@@ -116,6 +116,7 @@ class SourceOnly(BaseAdapter):
         Raises:
             ValueError: bad inputs or parameters, before any training.
         """
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
         source_images, source_labels, n_classes = check_source(source_images, source_labels)
         if target_images is not None or target_labels is not None:
             target_images = check_target(target_images, target_labels)
@@ -128,7 +129,7 @@ class SourceOnly(BaseAdapter):
                              else source_images).shape[1:]
         with strategy.scope():
             self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
-                                    self.bottleneck_dim)
+                                self.bottleneck_dim, data=source_data)
         framed = self._frame(source_images)
         batch_size = self._batch_size(len(framed))
         steps_per_epoch = len(framed) // batch_size
