@@ -63,7 +63,7 @@ def test_waveforms_take_the_same_estimators(name, fitted, domains):
     assert estimator.transform(xt).shape == (len(xt), 128)
     # Other lengths are centred and padded/cropped to the network's.
     assert estimator.predict_proba(xt[:, :1500]).shape == (len(xt), 3)
-    with pytest.raises(ValueError, match="like the fit data \\(waveforms\\)"):
+    with pytest.raises(ValueError, match="images of rank 2"):
         estimator.predict(np.zeros((2, 28, 28, 1), np.float32))
 
 
@@ -78,8 +78,10 @@ def test_export_reloads_with_the_same_outputs(fitted, domains, tmp_path):
 
 def test_waveform_arrays_without_a_spec_ask_for_one(domains):
     xs, ys, xt, _ = domains
-    with pytest.raises(ValueError, match="image_spec=AudioSpec"):
+    with pytest.raises(ValueError, match="source_images of rank 4.*image_spec=AudioSpec"):
         SourceOnly(epochs=1).fit(xs, ys, xt)
+    with pytest.raises(ValueError, match="target_images of rank 2"):  # one modality
+        SourceOnly(**SMALL).fit(xs, ys, np.zeros((4, 28, 28, 1), np.float32))
 
 
 def test_audio_dataset_gives_the_spec_and_target_labels_are_refused(tmp_path):

@@ -22,12 +22,12 @@ from tfunsup.data.audio import AudioDataset
 from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.data.datasets import ImageDataset
 from tfunsup.data.pipeline import make_dataset
-from tfunsup.data.validation import check_inputs, check_labels
+from tfunsup.data.validation import check_images, check_labels, check_waveforms
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.utils.export import export_atomically
 
 
-def check_source(source_images, source_labels):
+def check_source(source_images, source_labels, waveforms=False):
     """Validates labeled source data.
 
     Args:
@@ -37,17 +37,22 @@ def check_source(source_images, source_labels):
             `AudioDataset` (decoded; its labels used likewise).
         source_labels: int `(n,)` class labels in `[0, n_classes)`.
 
+        waveforms: bool; read arrays as waveforms `(n, samples)` (an
+            `AudioDataset` always is). Otherwise arrays are images, and a
+            rank-2 array is an error, as before audio existed.
+
     Returns:
         `(images, labels, n_classes)`.
 
     Raises:
         ValueError: bad images or labels, or fewer than two classes.
     """
+    waveforms = waveforms or isinstance(source_images, AudioDataset)
     if isinstance(source_images, (ImageDataset, AudioDataset)):
         if source_labels is None:
             source_labels = source_images.labels
         source_images = _arrays(source_images)
-    images = check_inputs(source_images, name="source_images")
+    images = _check_arrays(source_images, "source_images", waveforms)
     if source_labels is None:
         raise ValueError("Expected source_labels: the source domain is labeled. Received: None")
     labels = check_labels(source_labels, len(images), name="source_labels")
@@ -60,7 +65,7 @@ def check_source(source_images, source_labels):
     return images, labels, n_classes
 
 
-def check_target(target_images, target_labels=None):
+def check_target(target_images, target_labels=None, waveforms=False):
     """Validates unlabeled target data; target labels are refused.
 
     Args:
@@ -68,6 +73,7 @@ def check_target(target_images, target_labels=None):
             an `ImageDataset` without labels; or waveforms `(n, samples)`
             in [-1, 1], or an `AudioDataset` without labels.
         target_labels: must be None.
+        waveforms: bool, as in `check_source`.
 
     Returns:
         float32 `(n, height, width, channels)` (or `(n, samples)`).
@@ -82,6 +88,7 @@ def check_target(target_images, target_labels=None):
     if target_labels is not None:
         raise ValueError(f"Expected target_labels=None. {hint} Received: target_labels "
                          f"of shape {np.shape(target_labels)}")
+    waveforms = waveforms or isinstance(target_images, AudioDataset)
     if isinstance(target_images, (ImageDataset, AudioDataset)):
         if target_images.labels is not None:
             raise ValueError(f"Expected target_images without labels. {hint} Received: "
@@ -91,7 +98,19 @@ def check_target(target_images, target_labels=None):
     if isinstance(target_images, tuple):
         raise ValueError(f"Expected target_images as one image array. {hint} Received: "
                          f"a tuple of {len(target_images)} items (images, labels?)")
-    return check_inputs(target_images, name="target_images")
+    return _check_arrays(target_images, "target_images", waveforms)
+
+
+def _check_arrays(x, name, waveforms):
+    if waveforms:
+        return check_waveforms(x, name=name)
+    try:
+        return check_images(x, name=name)
+    except ValueError as error:
+        if np.ndim(x) != 2:
+            raise
+        raise ValueError(f"{error}. For waveforms `(n, samples)` pass an AudioDataset or "
+                         "image_spec=AudioSpec(n_samples, sample_rate).") from None
 
 
 def _kind(dataset):
@@ -100,6 +119,15 @@ def _kind(dataset):
 
 def _arrays(dataset):
     return dataset.waveforms if isinstance(dataset, AudioDataset) else dataset.images
+
+
+def uses_waveforms(image_spec, backbone, *data):
+    """Whether a fit works on waveforms: an `AudioSpec`, a backbone over
+    `(batch, samples)` or an `AudioDataset` among `data` says so."""
+    from tfunsup.adapt.network import takes_waveforms
+
+    return (isinstance(image_spec, AudioSpec) or takes_waveforms(backbone)
+            or any(isinstance(d, AudioDataset) for d in data))
 
 
 def data_input_spec(data):
@@ -217,13 +245,9 @@ class BaseAdapter(BaseEstimator):
 
     def _check_new_images(self, images, name="images"):
         self._check_fitted()
-        inputs = check_inputs(images, name=name)
-        if (inputs.ndim == 2) != isinstance(self.image_spec_, AudioSpec):
-            raise ValueError(
-                f"Expected {name} like the fit data "
-                f"({'waveforms' if isinstance(self.image_spec_, AudioSpec) else 'images'}). "
-                f"Received shape={inputs.shape}")
-        return inputs
+        if isinstance(self.image_spec_, AudioSpec):
+            return check_waveforms(images, name=name)
+        return check_images(images, name=name)
 
     def _predict_framed(self, model, framed):
         # Plain batched calls: no `predict` function to trace per model and shape.

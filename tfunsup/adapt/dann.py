@@ -8,6 +8,7 @@ from tfunsup.adapt.base_adapter import (
     check_source,
     check_target,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.adapt.dann_model import DANNModel
@@ -107,8 +108,11 @@ class DANN(BaseAdapter):
             ValueError: bad inputs or parameters, before any training.
         """
         source_data = source_images  # an AudioDataset also gives the AudioSpec
-        source_images, source_labels, n_classes = check_source(source_images, source_labels)
-        target_images = check_target(target_images, target_labels)
+        waveforms = uses_waveforms(self.image_spec, self.backbone, source_images,
+                                   target_images)
+        source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                               waveforms)
+        target_images = check_target(target_images, target_labels, waveforms)
         check_training_params(self, ("epochs", "batch_size", "bottleneck_dim",
                                      "discriminator_units"))
         if not 0 <= self.discriminator_dropout < 1:

@@ -97,7 +97,7 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
         ValueError: `image_spec` does not fit a fixed-size backbone, or an
             audio backbone or spec without the other's match.
     """
-    if isinstance(image_spec, AudioSpec) or _takes_waveforms(backbone):
+    if isinstance(image_spec, AudioSpec) or takes_waveforms(backbone):
         backbone_model, spec = _audio_backbone(backbone, image_spec, seed)
         return _classifier_network(backbone_model, spec, n_classes, bottleneck_dim), spec
     if backbone is None:
@@ -119,7 +119,7 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     return _classifier_network(backbone_model, spec, n_classes, bottleneck_dim), spec
 
 
-def _takes_waveforms(backbone):
+def takes_waveforms(backbone):
     """Whether `backbone` is a keras.Model over `(batch, samples)` waveforms."""
     return (isinstance(backbone, keras.Model) and bool(backbone.inputs)
             and len(backbone.inputs[0].shape) == 2)
@@ -133,7 +133,7 @@ def _audio_backbone(backbone, spec, seed):
             raise ValueError(f"Expected an AudioSpec for the default audio backbone. "
                              f"Received: image_spec={spec!r}")
         return build_log_mel_cnn(spec, seed=seed), spec
-    if not _takes_waveforms(backbone):
+    if not takes_waveforms(backbone):
         raise ValueError(
             "Expected a backbone keras.Model over waveforms `(batch, samples)` with an "
             f"AudioSpec. Received: backbone={getattr(backbone, 'name', backbone)!r}, "

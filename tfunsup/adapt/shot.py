@@ -9,11 +9,13 @@ from tfunsup.adapt.base_adapter import (
     check_target,
     data_input_spec,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import estimate_class_prior
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
+from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -197,9 +199,15 @@ class SHOT(BaseAdapter):
         """
         source_given = source_images is not None or source_labels is not None
         source_data = source_images  # an AudioDataset also gives the AudioSpec
+        from_source_model = (self.source_model is not None
+                             and isinstance(getattr(self.source_model, "image_spec_", None),
+                                            AudioSpec))
+        waveforms = from_source_model or uses_waveforms(self.image_spec, self.backbone,
+                                                        source_images, target_images)
         if source_given:
-            source_images, source_labels, n_classes = check_source(source_images, source_labels)
-        target_images = check_target(target_images, target_labels)
+            source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                                   waveforms)
+        target_images = check_target(target_images, target_labels, waveforms)
         self._check_params(source_given)
         if not isinstance(self.class_prior, str):
             n_classes = n_classes if source_given else self.source_model.n_classes_

@@ -8,6 +8,7 @@ from tfunsup.adapt.base_adapter import (
     check_source,
     check_target,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.training import with_op_determinism
@@ -117,9 +118,12 @@ class SourceOnly(BaseAdapter):
             ValueError: bad inputs or parameters, before any training.
         """
         source_data = source_images  # an AudioDataset also gives the AudioSpec
-        source_images, source_labels, n_classes = check_source(source_images, source_labels)
+        waveforms = uses_waveforms(self.image_spec, self.backbone, source_images,
+                                   target_images)
+        source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                               waveforms)
         if target_images is not None or target_labels is not None:
-            target_images = check_target(target_images, target_labels)
+            target_images = check_target(target_images, target_labels, waveforms)
         check_training_params(self)
         self.source_class_prior_ = class_frequencies(source_labels, n_classes)
         set_seed(self.seed)

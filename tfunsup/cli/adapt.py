@@ -140,10 +140,11 @@ def run(args):
     if isinstance(source, AudioDataset) != isinstance(target, AudioDataset):
         raise ValueError("Expected --source and --target of one modality (both recordings "
                          f"or both images). Received: '{source.name}' and '{target.name}'")
-    check_source(_inputs(source), source.labels)
-    check_target(_inputs(target))
+    recordings = isinstance(source, AudioDataset)
+    check_source(_inputs(source), source.labels, recordings)
+    check_target(_inputs(target), waveforms=recordings)
     if target_test is not None:
-        check_target(_inputs(target_test))
+        check_target(_inputs(target_test), waveforms=recordings)
     methods = METHODS if args.method == "all" else (args.method,)
     common = {"backbone": args.backbone,
               "weights": None if args.weights == "none" else "imagenet",

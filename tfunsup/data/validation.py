@@ -113,19 +113,3 @@ def check_waveforms(waveforms, name="waveforms"):
             "(for 16-bit PCM divide by 32768).")
     return x
 
-
-def check_inputs(inputs, name="images"):
-    """Validates images or waveforms, telling them apart by rank.
-
-    Rank 2 `(n, samples)` is a batch of mono waveforms (`check_waveforms`);
-    rank 3 or 4 a batch of images (`check_images`).
-
-    Returns:
-        float32 numpy array.
-
-    Raises:
-        ValueError: as `check_images` or `check_waveforms`.
-    """
-    if np.ndim(inputs) == 2:
-        return check_waveforms(inputs, name=name)
-    return check_images(inputs, name=name)
