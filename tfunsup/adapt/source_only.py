@@ -44,9 +44,14 @@ class SourceOnly(BaseAdapter):
         backbone: None for the default small CNN, or any
             `tfunsup.backbones.load_backbone` spec (TF Hub handle, SavedModel
             folder, `"keras:<ApplicationName>"`, keras.Model); fine-tuned.
+            For recordings (an `AudioDataset`, or waveform arrays with an
+            `AudioSpec`), None is the log-mel CNN
+            (`tfunsup.backbones.log_mel_cnn`), or a keras.Model over
+            waveforms `(batch, samples)`.
         image_spec: `ImageSpec` of the common frame both domains are brought
             to; None for the backbone's own (small CNN: MNIST's 28x28 frame
-            with a 20x20 digit).
+            with a 20x20 digit). For waveform arrays an `AudioSpec`
+            (length, sample rate); an `AudioDataset` supplies its own.
         weights: `"imagenet"` or None, for `keras:` backbones.
         bottleneck_dim: int >= 1, size of the feature space.
         epochs: int >= 1, passes over the source data.
@@ -76,7 +81,9 @@ class SourceOnly(BaseAdapter):
         source_class_prior_: float64 `(n_classes,)`, the source classes'
             frequencies (what the classifier's outputs are calibrated to).
         input_shape_: `(height, width, channels)` of the target images (the
-            source images' when fitted without target images).
+            source images' when fitted without target images); `(samples,)`
+            for waveforms.
+        image_spec_ holds an `AudioSpec` when fitted on recordings.
         history_: dict of per-epoch training metrics.
     """
 
@@ -105,9 +112,13 @@ class SourceOnly(BaseAdapter):
         """Trains the classifier on the source domain; starts fresh every call.
 
         Args:
-            source_images: float32 `(n_s, height, width, channels)` in [0, 1].
+            source_images: float32 `(n_s, height, width, channels)` in [0, 1];
+                or recordings: an `AudioDataset` (labels taken from it when
+                `source_labels` is None), or waveforms `(n_s, samples)` in
+                [-1, 1] with `image_spec=AudioSpec(...)`.
             source_labels: int `(n_s,)` classes in `[0, n_classes)`.
-            target_images: optional float32 `(n_t, h, w, c)` in [0, 1]; not
+            target_images: optional float32 `(n_t, h, w, c)` in [0, 1] (or
+                the target's recordings, without labels); not
                 trained on, only checked and used for the export input shape.
             target_labels: must be None (target labels only score).
 

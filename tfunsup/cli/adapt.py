@@ -54,7 +54,8 @@ def add_parser(subparsers):
                              "(default: uniform)")
     parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
                         help="source-side augmentation: standard = random low resolution "
-                             "and shifts (recordings: random speed and shifts); stroke = also random stroke thickening (shaped to "
+                             "and shifts (recordings: random speed and shifts); stroke = "
+                             "also random stroke thickening (shaped to "
                              "thick-stroked targets such as digits); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
