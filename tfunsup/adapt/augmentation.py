@@ -89,3 +89,44 @@ def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
             images=images, transforms=transforms, output_shape=tf.constant([height, width]),
             fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")
     return tf.clip_by_value(images, 0.0, 1.0)
+
+
+def augment_waveforms(waveforms, seed, max_speed_change=0.1, max_shift=0.1):
+    """Random speed perturbation and time shift of a batch of source waveforms.
+
+    Each waveform is resampled by linear interpolation at a random speed
+    factor in `[1 - max_speed_change, 1 + max_speed_change]` around its
+    centre (which shifts pitch and formants together, as a different vocal
+    tract would; Ko et al., Audio augmentation for speech recognition,
+    Interspeech 2015), then shifted by up to `max_shift` of its length (zero
+    fill). Keyed by a stateless seed, like `augment_source`.
+
+    Args:
+        waveforms: float32 `(batch, samples)` in [-1, 1], static length.
+        seed: int tensor `(2,)`, stateless seed (e.g. `[seed, batch_index]`).
+        max_speed_change: float in [0, 1).
+        max_shift: float in [0, 1).
+
+    Returns:
+        float32 tensor of the same shape, values in [-1, 1].
+    """
+    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
+    n = waveforms.shape[1]
+    batch = tf.shape(waveforms)[0]
+    speed_seed, shift_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    speed = tf.random.stateless_uniform((batch, 1), speed_seed, 1 - max_speed_change,
+                                        1 + max_speed_change)
+    shift = tf.random.stateless_uniform((batch, 1), shift_seed, -max_shift, max_shift) * n
+    centre = (n - 1) / 2.0
+    # Output sample t reads input position centre + (t - centre - shift) * speed.
+    t = tf.range(n, dtype=tf.float32)[tf.newaxis, :]
+    position = centre + (t - centre - shift) * speed
+    inside = tf.cast((position >= 0) & (position <= n - 1), tf.float32)
+    low = tf.floor(position)
+    weight = position - low
+    low = tf.cast(low, tf.int32)
+    low = tf.clip_by_value(low, 0, n - 1)
+    high = tf.clip_by_value(low + 1, 0, n - 1)
+    out = ((1 - weight) * tf.gather(waveforms, low, batch_dims=1)
+           + weight * tf.gather(waveforms, high, batch_dims=1)) * inside
+    return tf.clip_by_value(out, -1.0, 1.0)

@@ -8,6 +8,7 @@ from tfunsup.adapt.base_adapter import (
     check_source,
     check_target,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.adapt.dann_model import DANNModel
@@ -106,8 +107,12 @@ class DANN(BaseAdapter):
         Raises:
             ValueError: bad inputs or parameters, before any training.
         """
-        source_images, source_labels, n_classes = check_source(source_images, source_labels)
-        target_images = check_target(target_images, target_labels)
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
+        waveforms = uses_waveforms(self.image_spec, self.backbone, source_images,
+                                   target_images)
+        source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                               waveforms)
+        target_images = check_target(target_images, target_labels, waveforms)
         check_training_params(self, ("epochs", "batch_size", "bottleneck_dim",
                                      "discriminator_units"))
         if not 0 <= self.discriminator_dropout < 1:
@@ -124,7 +129,7 @@ class DANN(BaseAdapter):
         self.input_shape_ = target_images.shape[1:]
         with strategy.scope():
             self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
-                                    self.bottleneck_dim)
+                                self.bottleneck_dim, data=source_data)
         source, target = self._frame(source_images), self._frame(target_images)
         batch_size = self._batch_size(len(source), len(target))
         steps_per_epoch = max(len(source), len(target)) // batch_size

@@ -8,6 +8,8 @@ objectives in `dann_model.py` and `shot_model.py`.
 import keras
 
 from tfunsup.backbones.load_backbone import load_backbone
+from tfunsup.backbones.log_mel_cnn import build_log_mel_cnn
+from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.data.image_spec import ImageSpec
 from tfunsup.layers.random_low_resolution import RandomLowResolution
 
@@ -65,7 +67,10 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     """Builds backbone -> bottleneck (dense + batch norm) -> linear classifier.
 
     Args:
-        backbone: None for `build_small_cnn`, or any spec of
+        backbone: None for `build_small_cnn` (images) or
+            `tfunsup.backbones.log_mel_cnn.build_log_mel_cnn` (with an
+            `AudioSpec`), a keras.Model over waveforms `(batch, samples)`
+            (cloned), or any spec of
             `tfunsup.backbones.load_backbone` (TF Hub handle, SavedModel
             directory, `"keras:<ApplicationName>"`, keras.Model; an in-memory
             model is cloned, so adapting leaves the caller's model as it is).
@@ -73,7 +78,7 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
         n_classes: int >= 2.
         image_spec: `ImageSpec` of the network input (the common frame);
             None takes `DEFAULT_IMAGE_SPEC` for the small CNN, else the
-            backbone's own.
+            backbone's own. An `AudioSpec` makes it a waveform network.
         weights: `"imagenet"` or None, for `keras:` specs.
         bottleneck_dim: int >= 1, size of the feature space `z` the domain
             discriminator (DANN) and the clustering (SHOT) work in.
@@ -82,13 +87,19 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     Returns:
         `(network, image_spec)`: a functional `keras.Model` named
         `"adaptation_network"` mapping images `(batch, *image_spec.shape)`
-        in [0, 1] to logits `(batch, n_classes)`, made of a nested model
-        `"feature_extractor"` (images -> `(batch, bottleneck_dim)`) and a
-        dense layer `"classifier"`; and the resolved `ImageSpec`.
+        in [0, 1] (or waveforms `(batch, n_samples)` in [-1, 1]) to logits
+        `(batch, n_classes)`, made of a nested model
+        `"feature_extractor"` (inputs -> `(batch, bottleneck_dim)`) and a
+        dense layer `"classifier"`; and the resolved `ImageSpec` (or
+        `AudioSpec`).
 
     Raises:
-        ValueError: `image_spec` does not fit a fixed-size backbone.
+        ValueError: `image_spec` does not fit a fixed-size backbone, or an
+            audio backbone or spec without the other's match.
     """
+    if isinstance(image_spec, AudioSpec) or takes_waveforms(backbone):
+        backbone_model, spec = _audio_backbone(backbone, image_spec, seed)
+        return _classifier_network(backbone_model, spec, n_classes, bottleneck_dim), spec
     if backbone is None:
         spec = image_spec or DEFAULT_IMAGE_SPEC
         backbone_model = load_backbone(build_small_cnn(spec.shape, seed=seed), trainable=True)
@@ -105,6 +116,44 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
         raise ValueError(
             f"Expected image_spec of the backbone's input size "
             f"{tuple(backbone_model.inputs[0].shape[1:3])}. Received: image_spec={spec}")
+    return _classifier_network(backbone_model, spec, n_classes, bottleneck_dim), spec
+
+
+def takes_waveforms(backbone):
+    """Whether `backbone` is a keras.Model over `(batch, samples)` waveforms."""
+    return (isinstance(backbone, keras.Model) and bool(backbone.inputs)
+            and len(backbone.inputs[0].shape) == 2)
+
+
+def _audio_backbone(backbone, spec, seed):
+    """`(backbone model, AudioSpec)` for waveform inputs: the log-mel CNN for
+    `backbone=None`, else a clone of the given waveform model."""
+    if backbone is None:
+        if not isinstance(spec, AudioSpec):
+            raise ValueError(f"Expected an AudioSpec for the default audio backbone. "
+                             f"Received: image_spec={spec!r}")
+        return build_log_mel_cnn(spec, seed=seed), spec
+    if not takes_waveforms(backbone):
+        raise ValueError(
+            "Expected a backbone keras.Model over waveforms `(batch, samples)` with an "
+            f"AudioSpec. Received: backbone={getattr(backbone, 'name', backbone)!r}, "
+            f"image_spec={spec!r}")
+    length = backbone.inputs[0].shape[1]
+    spec = spec if spec is not None else getattr(backbone, "audio_spec", None)
+    if spec is None:
+        raise ValueError(f"Expected image_spec=AudioSpec(n_samples, sample_rate) for the "
+                         f"waveform backbone '{backbone.name}'. Received: None")
+    if length is not None and length != spec.n_samples:
+        raise ValueError(f"Expected an AudioSpec with the backbone's input length {length}. "
+                         f"Received: image_spec={spec}")
+    clone = keras.models.clone_model(backbone)
+    clone.set_weights(backbone.get_weights())
+    clone.trainable = True
+    return clone, spec
+
+
+def _classifier_network(backbone_model, spec, n_classes, bottleneck_dim):
+    """backbone -> bottleneck (dense + batch norm) -> classifier, as in `build_network`."""
     images = keras.Input(shape=spec.shape, name="images")
     x = backbone_model(images)
     x = keras.layers.Dense(bottleneck_dim, name="bottleneck")(x)
@@ -113,7 +162,7 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
 
     inputs = keras.Input(shape=spec.shape, name="images")
     logits = keras.layers.Dense(n_classes, name="classifier")(feature_extractor(inputs))
-    return keras.Model(inputs, logits, name="adaptation_network"), spec
+    return keras.Model(inputs, logits, name="adaptation_network")
 
 
 def build_domain_discriminator(input_dim, units=256, dropout=0.5):

@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 
+from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.data.image_spec import ImageSpec
 from tfunsup.data.pipeline import to_image_spec
 
@@ -36,15 +37,55 @@ def to_common_frame(images, spec, batch_size=2048):
     the same size, channels, framing and value range ([0, 1]).
 
     Args:
-        images: float32 `(n, height, width, channels)` in [0, 1].
-        spec: `ImageSpec` of the network input.
+        images: float32 `(n, height, width, channels)` in [0, 1], or
+            waveforms `(n, samples)` in [-1, 1] (see `fit_waveforms`).
+        spec: `ImageSpec` of the network input (`AudioSpec` for waveforms).
         batch_size: images converted at a time.
 
     Returns:
-        float32 numpy array `(n, spec.height, spec.width, spec.channels)`.
+        float32 numpy array `(n, spec.height, spec.width, spec.channels)`
+        (or `(n, spec.n_samples)`).
+
+    Raises:
+        ValueError: waveforms with an `ImageSpec` or images with an `AudioSpec`.
     """
+    if isinstance(spec, AudioSpec) or images.ndim == 2:
+        return fit_waveforms(images, spec)
     target = frame_spec(images.shape[1:], spec)
     if target == ImageSpec(*images.shape[1:]):
         return images.astype(np.float32, copy=False)
     return np.concatenate([to_image_spec(images[i:i + batch_size], target).numpy()
                            for i in range(0, len(images), batch_size)])
+
+
+def fit_waveforms(waveforms, spec):
+    """Brings waveforms to `spec.n_samples`: centred, zero-padded or cropped
+    (as `tfunsup.data.audio.fix_length` does in the data pipeline).
+
+    Args:
+        waveforms: float32 `(n, samples)` in [-1, 1].
+        spec: `AudioSpec` of the network input.
+
+    Returns:
+        float32 numpy array `(n, spec.n_samples)`.
+
+    Raises:
+        ValueError: `spec` is not an `AudioSpec` or `waveforms` not rank 2.
+    """
+    if not isinstance(spec, AudioSpec):
+        raise ValueError(
+            "Waveforms need an audio network: pass an AudioDataset, or "
+            "image_spec=AudioSpec(n_samples, sample_rate) with waveform arrays. "
+            f"Received: waveforms of shape {np.shape(waveforms)} and image_spec={spec!r}")
+    waveforms = np.asarray(waveforms, np.float32)
+    if waveforms.ndim != 2:
+        raise ValueError(f"Expected waveforms `(n, samples)` for an AudioSpec network. "
+                         f"Received shape={waveforms.shape}")
+    length, n = waveforms.shape[1], spec.n_samples
+    if length == n:
+        return waveforms
+    if length > n:
+        start = (length - n) // 2
+        return np.ascontiguousarray(waveforms[:, start:start + n])
+    before = (n - length) // 2
+    return np.pad(waveforms, [(0, 0), (before, n - length - before)])

@@ -7,12 +7,15 @@ from tfunsup.adapt.base_adapter import (
     BaseAdapter,
     check_source,
     check_target,
+    data_input_spec,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import estimate_class_prior
 from tfunsup.adapt.pseudo_labels import cluster_pseudo_labels
 from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
+from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.training import with_op_determinism
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
@@ -163,11 +166,12 @@ class SHOT(BaseAdapter):
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 0:
             raise ValueError(f"Expected an integer n_iter >= 0. Received: n_iter={self.n_iter!r}")
 
-    def _source_phase(self, source_images, source_labels, target_images):
+    def _source_phase(self, source_images, source_labels, target_images, data_spec=None):
         if self.source_model is not None:
             return self.source_model
         return SourceOnly(
-            self.backbone, image_spec=self.image_spec, weights=self.weights,
+            self.backbone, image_spec=self.image_spec if self.image_spec is not None
+            else data_spec, weights=self.weights,
             bottleneck_dim=self.bottleneck_dim, epochs=self.epochs,
             batch_size=self.batch_size, learning_rate=self.learning_rate,
             beta_1=self.beta_1, label_smoothing=self.label_smoothing,
@@ -194,16 +198,24 @@ class SHOT(BaseAdapter):
             ValueError: bad inputs or parameters, before any training.
         """
         source_given = source_images is not None or source_labels is not None
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
+        from_source_model = (self.source_model is not None
+                             and isinstance(getattr(self.source_model, "image_spec_", None),
+                                            AudioSpec))
+        waveforms = from_source_model or uses_waveforms(self.image_spec, self.backbone,
+                                                        source_images, target_images)
         if source_given:
-            source_images, source_labels, n_classes = check_source(source_images, source_labels)
-        target_images = check_target(target_images, target_labels)
+            source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                                   waveforms)
+        target_images = check_target(target_images, target_labels, waveforms)
         self._check_params(source_given)
         if not isinstance(self.class_prior, str):
             n_classes = n_classes if source_given else self.source_model.n_classes_
             if np.shape(self.class_prior) != (n_classes,):
                 raise ValueError(f"Expected class_prior of shape ({n_classes},) (the source "
                                  f"classes). Received: shape {np.shape(self.class_prior)}")
-        self.source_model_ = self._source_phase(source_images, source_labels, target_images)
+        self.source_model_ = self._source_phase(source_images, source_labels, target_images,
+                                                data_input_spec(source_data))
         source = self.source_model_
         self.class_prior_ = self._class_prior(source, target_images)
         self.source_class_prior_ = source.source_class_prior_

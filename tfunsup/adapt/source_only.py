@@ -8,6 +8,7 @@ from tfunsup.adapt.base_adapter import (
     check_source,
     check_target,
     resolve_jit_compile,
+    uses_waveforms,
 )
 from tfunsup.adapt.class_prior import class_frequencies
 from tfunsup.training import with_op_determinism
@@ -43,9 +44,14 @@ class SourceOnly(BaseAdapter):
         backbone: None for the default small CNN, or any
             `tfunsup.backbones.load_backbone` spec (TF Hub handle, SavedModel
             folder, `"keras:<ApplicationName>"`, keras.Model); fine-tuned.
+            For recordings (an `AudioDataset`, or waveform arrays with an
+            `AudioSpec`), None is the log-mel CNN
+            (`tfunsup.backbones.log_mel_cnn`), or a keras.Model over
+            waveforms `(batch, samples)`.
         image_spec: `ImageSpec` of the common frame both domains are brought
             to; None for the backbone's own (small CNN: MNIST's 28x28 frame
-            with a 20x20 digit).
+            with a 20x20 digit). For waveform arrays an `AudioSpec`
+            (length, sample rate); an `AudioDataset` supplies its own.
         weights: `"imagenet"` or None, for `keras:` backbones.
         bottleneck_dim: int >= 1, size of the feature space.
         epochs: int >= 1, passes over the source data.
@@ -75,7 +81,9 @@ class SourceOnly(BaseAdapter):
         source_class_prior_: float64 `(n_classes,)`, the source classes'
             frequencies (what the classifier's outputs are calibrated to).
         input_shape_: `(height, width, channels)` of the target images (the
-            source images' when fitted without target images).
+            source images' when fitted without target images); `(samples,)`
+            for waveforms.
+        image_spec_ holds an `AudioSpec` when fitted on recordings.
         history_: dict of per-epoch training metrics.
     """
 
@@ -104,9 +112,13 @@ class SourceOnly(BaseAdapter):
         """Trains the classifier on the source domain; starts fresh every call.
 
         Args:
-            source_images: float32 `(n_s, height, width, channels)` in [0, 1].
+            source_images: float32 `(n_s, height, width, channels)` in [0, 1];
+                or recordings: an `AudioDataset` (labels taken from it when
+                `source_labels` is None), or waveforms `(n_s, samples)` in
+                [-1, 1] with `image_spec=AudioSpec(...)`.
             source_labels: int `(n_s,)` classes in `[0, n_classes)`.
-            target_images: optional float32 `(n_t, h, w, c)` in [0, 1]; not
+            target_images: optional float32 `(n_t, h, w, c)` in [0, 1] (or
+                the target's recordings, without labels); not
                 trained on, only checked and used for the export input shape.
             target_labels: must be None (target labels only score).
 
@@ -116,9 +128,13 @@ class SourceOnly(BaseAdapter):
         Raises:
             ValueError: bad inputs or parameters, before any training.
         """
-        source_images, source_labels, n_classes = check_source(source_images, source_labels)
+        source_data = source_images  # an AudioDataset also gives the AudioSpec
+        waveforms = uses_waveforms(self.image_spec, self.backbone, source_images,
+                                   target_images)
+        source_images, source_labels, n_classes = check_source(source_images, source_labels,
+                                                               waveforms)
         if target_images is not None or target_labels is not None:
-            target_images = check_target(target_images, target_labels)
+            target_images = check_target(target_images, target_labels, waveforms)
         check_training_params(self)
         self.source_class_prior_ = class_frequencies(source_labels, n_classes)
         set_seed(self.seed)
@@ -128,7 +144,7 @@ class SourceOnly(BaseAdapter):
                              else source_images).shape[1:]
         with strategy.scope():
             self._build_network(n_classes, self.backbone, self.image_spec, self.weights,
-                                    self.bottleneck_dim)
+                                self.bottleneck_dim, data=source_data)
         framed = self._frame(source_images)
         batch_size = self._batch_size(len(framed))
         steps_per_epoch = len(framed) // batch_size

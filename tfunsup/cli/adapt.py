@@ -25,10 +25,11 @@ def add_parser(subparsers):
                     "(source-free self-training). The source-only model is always trained: "
                     "it is the baseline, SHOT's source model and the 'before' of the plot.")
     parser.add_argument("--source", default="mnist-5k",
-                        help="labeled source dataset name, image folder or .npz "
-                             "(default: mnist-5k)")
+                        help="labeled source dataset name, image or wav folder or .npz, "
+                             "e.g. fsdd-source or fsdd:george,jackson (default: mnist-5k)")
     parser.add_argument("--target", default="digits",
-                        help="target dataset name, image folder or .npz (default: digits)")
+                        help="target dataset name, image or wav folder or .npz, e.g. "
+                             "fsdd-target (default: digits)")
     parser.add_argument("--target-test", default=None,
                         help="optional labeled held-out images of the target domain (name, "
                              "folder or .npz, e.g. usps-test), only scored: never trained on")
@@ -53,7 +54,8 @@ def add_parser(subparsers):
                              "(default: uniform)")
     parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
                         help="source-side augmentation: standard = random low resolution "
-                             "and shifts; stroke = also random stroke thickening (shaped to "
+                             "and shifts (recordings: random speed and shifts); stroke = "
+                             "also random stroke thickening (shaped to "
                              "thick-stroked targets such as digits); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
@@ -99,17 +101,32 @@ def _subsample(n, size, seed):
     return np.sort(np.random.default_rng(seed).permutation(n)[:size])
 
 
+def _load(name):
+    """A dataset by name; wav files that cannot be decoded are left out (listed)."""
+    from tfunsup.data import AudioDataset, load_dataset
+
+    dataset = load_dataset(name)
+    return dataset.readable() if isinstance(dataset, AudioDataset) else dataset
+
+
+def _inputs(dataset):
+    """The arrays the estimators take: waveforms of recordings, else images."""
+    from tfunsup.data import AudioDataset
+
+    return dataset.waveforms if isinstance(dataset, AudioDataset) else dataset.images
+
+
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
-    from tfunsup.data import load_dataset
+    from tfunsup.data import AudioDataset
 
-    source = load_dataset(args.source)
-    target = load_dataset(args.target)
+    source = _load(args.source)
+    target = _load(args.target)
     check_domains(source, target)
     target_test = None
     if args.target_test is not None:
-        target_test = load_dataset(args.target_test)
+        target_test = _load(args.target_test)
         if target_test.labels is None:
             raise ValueError("Expected a labeled --target-test (it is only scored). "
                              f"Received: '{target_test.name}' has no labels")
@@ -121,17 +138,25 @@ def run(args):
     from tfunsup.adapt.plots import save_domain_embedding
     from tfunsup.utils.run_directory import RunDirectory
 
-    check_source(source.images, source.labels)
-    check_target(target.images)
+    if isinstance(source, AudioDataset) != isinstance(target, AudioDataset):
+        raise ValueError("Expected --source and --target of one modality (both recordings "
+                         f"or both images). Received: '{source.name}' and '{target.name}'")
+    recordings = isinstance(source, AudioDataset)
+    check_source(_inputs(source), source.labels, recordings)
+    check_target(_inputs(target), waveforms=recordings)
     if target_test is not None:
-        check_target(target_test.images)
+        check_target(_inputs(target_test), waveforms=recordings)
     methods = METHODS if args.method == "all" else (args.method,)
     common = {"backbone": args.backbone,
               "weights": None if args.weights == "none" else "imagenet",
               "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
               "deterministic": args.deterministic, "augment": args.augment,
               "verbose": 0 if args.quiet else 1}
-    unlabeled_target = target.images  # the target labels never reach fit
+    # The target labels never reach fit. A recording dataset gives the
+    # network its AudioSpec (length, sample rate); images are arrays.
+    unlabeled_target = target.without_labels() if isinstance(target, AudioDataset) \
+        else target.images
+    labeled_source = source if isinstance(source, AudioDataset) else source.images
     estimators, seconds = {}, {}
 
     def report(name):
@@ -140,12 +165,12 @@ def run(args):
 
     tic = time.perf_counter()
     estimators["source-only"] = SourceOnly(**common).fit(
-        source.images, source.labels, unlabeled_target)
+        labeled_source, source.labels, unlabeled_target)
     seconds["source-only"] = time.perf_counter() - tic
     report("source-only")
     if "dann" in methods:
         tic = time.perf_counter()
-        estimators["dann"] = DANN(**common).fit(source.images, source.labels, unlabeled_target)
+        estimators["dann"] = DANN(**common).fit(labeled_source, source.labels, unlabeled_target)
         seconds["dann"] = time.perf_counter() - tic
         report("dann")
     if "shot" in methods:
@@ -159,13 +184,14 @@ def run(args):
         seconds["shot"] = time.perf_counter() - tic
         report("shot")
 
-    predictions = {name: est.predict(target.images) for name, est in estimators.items()}
+    source_x, target_x = _inputs(source), _inputs(target)
+    predictions = {name: est.predict(target_x) for name, est in estimators.items()}
     results, source_accuracy = {}, {}
     for name, est in estimators.items():
         results[name] = (float(np.mean(predictions[name] == target.labels))
                          if target.labels is not None else None)
-        source_accuracy[name] = est.score(source.images, source.labels)
-    test_results = ({name: est.score(target_test.images, target_test.labels)
+        source_accuracy[name] = est.score(source_x, source.labels)
+    test_results = ({name: est.score(_inputs(target_test), target_test.labels)
                      for name, est in estimators.items()} if target_test is not None else None)
     metrics = {
         "source": args.source, "target": args.target, "results": results,
@@ -176,6 +202,8 @@ def run(args):
         "batch_size": args.batch_size, "seed": args.seed,
         "n_source": len(source), "n_target": len(target),
         "n_target_test": None if target_test is None else len(target_test), "seconds": seconds,
+        "skipped": {"source": list(getattr(source, "skipped", ())),
+                    "target": list(getattr(target, "skipped", ()))},
         "class_prior": args.class_prior,
         "shot_class_prior": (estimators["shot"].class_prior_.round(4).tolist()
                              if "shot" in estimators else None),
@@ -185,8 +213,8 @@ def run(args):
     target_index = _subsample(len(target), EMBEDDING_SAMPLES, args.seed + 1)
     panels = [(f"{'before (source-only)' if name == 'source-only' else 'after: ' + name} "
                f"target acc {results[name]:.3f}" if results[name] is not None else name,
-               est.transform(source.images[source_index]),
-               est.transform(target.images[target_index]))
+               est.transform(source_x[source_index]),
+               est.transform(target_x[target_index]))
               for name, est in estimators.items()]
 
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
@@ -199,9 +227,13 @@ def run(args):
         with open(out.path / "predictions.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
             has_labels = target.labels is not None
-            writer.writerow(["index"] + (["label"] if has_labels else []) + list(predictions))
+            # Recordings are keyed by their file path too (relative to the folder).
+            ids = target.ids if isinstance(target, AudioDataset) else None
+            writer.writerow(["index"] + (["id"] if ids is not None else [])
+                            + (["label"] if has_labels else []) + list(predictions))
             for i in range(len(target)):
-                writer.writerow([i] + ([int(target.labels[i])] if has_labels else [])
+                writer.writerow([i] + ([ids[i]] if ids is not None else [])
+                                + ([int(target.labels[i])] if has_labels else [])
                                 + [int(p[i]) for p in predictions.values()])
         metrics["seconds"]["total"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)

