@@ -31,8 +31,9 @@
 # the tutorial ends with the mode for your own folders: `tfunsup anomaly
 # --normal DIR --score DIR`.
 #
-# **How long.** About 10 minutes on a 2-core CPU with the full budget (most
-# of it MobileNetV2 features of ~1,600 photos at 224 px). In CI it runs in a
+# **How long.** About 10 minutes on a 2-core CPU with the full budget, most
+# of it MobileNetV2 features of ~1,600 photos (measured when the photos went
+# in at 224 px; they now go in at 144 px, which is faster). In CI it runs in a
 # small-budget mode (`TFUNSUP_NOTEBOOK_BUDGET=small`) on a subset with a few
 # epochs, so its numbers there are not meaningful.
 
