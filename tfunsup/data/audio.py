@@ -16,12 +16,13 @@ spec string `"fsdd:theo,yweweler"` (what a CLI flag takes).
 import dataclasses
 import functools
 import os
-import re
 import warnings
 import wave
 from pathlib import Path
 
 import numpy as np
+
+from tfunsup.data.datasets import pattern_values, relative_ids
 
 AUDIO_EXTENSIONS = (".wav",)
 DEFAULT_DURATION = 1.0  # seconds; covers > 99 % of FSDD's recordings
@@ -79,8 +80,7 @@ class AudioDataset:
     @functools.cached_property
     def ids(self):
         """Paths relative to `root`, POSIX style (str array `(n,)`)."""
-        root = str(self.root)
-        return np.array([Path(os.path.relpath(f, root)).as_posix() for f in self.files])
+        return relative_ids(self.root, self.files)
 
     @functools.cached_property
     def waveforms(self):
@@ -287,22 +287,6 @@ def _list_wav_files(path):
     return files, (np.array(labels, np.int64) if classes else None), tuple(classes) or None
 
 
-def _match_all(root, files, pattern, argument):
-    try:
-        regex = re.compile(pattern)
-    except re.error as error:
-        raise ValueError(f"Invalid {argument}={pattern!r}: {error}") from error
-    if regex.groups < 1:
-        raise ValueError(f"Expected {argument} with one (group). Received: {pattern!r}")
-    values = []
-    for file in files:
-        match = regex.search(Path(os.path.relpath(file, root)).as_posix())
-        if match is None:
-            raise ValueError(f"{argument}={pattern!r} does not match file '{file}'.")
-        values.append(match.group(1))
-    return values
-
-
 def _read_sample_rate(file):
     try:
         with wave.open(str(file), "rb") as handle:
@@ -350,14 +334,14 @@ def load_audio_dataset(path, *, label_pattern=None, speaker_pattern=None, sample
                          f"{', '.join(AUDIO_EXTENSIONS)}).")
     files = np.array(files)
     if label_pattern is not None:
-        values = _match_all(path, files, label_pattern, "label_pattern")
+        values = pattern_values(path, files, label_pattern, "label_pattern")
         unique = sorted(set(values), key=lambda v: (0, int(v), v) if v.isdigit() else (1, 0, v))
         lookup = {value: i for i, value in enumerate(unique)}
         labels = np.array([lookup[v] for v in values], np.int64)
         class_names = tuple(unique)
     speakers = None
     if speaker_pattern is not None:
-        speakers = np.array(_match_all(path, files, speaker_pattern, "speaker_pattern"))
+        speakers = np.array(pattern_values(path, files, speaker_pattern, "speaker_pattern"))
     if sample_rate is None:
         sample_rate = _read_sample_rate(files[0])
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:

@@ -117,6 +117,14 @@ class ArrayDataset(ImageDataset):
         return ImageSummary(sample.shape[1], sample.shape[2], sample.shape[-1], grey)
 
 
+def relative_ids(root, files):
+    """Item ids of files in a folder: their paths relative to `root`, POSIX
+    style (str array `(n,)`), so outputs name every file the same way on
+    any OS."""
+    root = str(root)
+    return np.array([Path(os.path.relpath(f, root)).as_posix() for f in files])
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class FileDataset(ImageDataset):
     """A folder of image files, listed but not decoded.
@@ -147,8 +155,7 @@ class FileDataset(ImageDataset):
     @functools.cached_property
     def ids(self):
         """Paths relative to `root`, POSIX style (str array `(n,)`)."""
-        root = str(self.root)
-        return np.array([Path(os.path.relpath(f, root)).as_posix() for f in self.files])
+        return relative_ids(self.root, self.files)
 
     @functools.cached_property
     def images(self):
@@ -393,20 +400,31 @@ def _load_folder(path, image_size, channels, label_pattern=None):
                        image_size=image_size, channels=channels)
 
 
-def _labels_from_pattern(root, files, pattern):
+def pattern_values(root, files, pattern, argument="label_pattern"):
+    """The first group of `pattern` matched in each file's path relative to
+    `root` (POSIX style), e.g. a label or a speaker from a file name.
+
+    Raises:
+        ValueError: naming `argument`, for an invalid pattern, one without a
+            group, or a file it does not match.
+    """
     try:
         regex = re.compile(pattern)
     except re.error as error:
-        raise ValueError(f"Invalid label_pattern={pattern!r}: {error}") from error
+        raise ValueError(f"Invalid {argument}={pattern!r}: {error}") from error
     if regex.groups < 1:
-        raise ValueError(f"Expected label_pattern with one (group). Received: {pattern!r}")
+        raise ValueError(f"Expected {argument} with one (group). Received: {pattern!r}")
     values = []
-    for file in files:
-        match = regex.search(Path(os.path.relpath(file, root)).as_posix())
+    for file, item in zip(files, relative_ids(root, files)):
+        match = regex.search(item)
         if match is None:
-            raise ValueError(
-                f"label_pattern={pattern!r} does not match file '{file}'.")
+            raise ValueError(f"{argument}={pattern!r} does not match file '{file}'.")
         values.append(match.group(1))
+    return values
+
+
+def _labels_from_pattern(root, files, pattern):
+    values = pattern_values(root, files, pattern)
     unique = sorted(set(values), key=lambda v: (0, int(v), v) if v.isdigit() else (1, 0, v))
     index = {value: i for i, value in enumerate(unique)}
     return np.array([index[v] for v in values], np.int64), tuple(unique)
