@@ -65,7 +65,7 @@ def truncated_backbone(backbone, layer):
     import keras
 
     layers = [layer] if isinstance(layer, str) else list(layer)
-    name = f"{getattr(backbone, 'spec_name', backbone.name)}"
+    name = getattr(backbone, "spec_name", backbone.name)
     if not layers or not all(isinstance(n, str) for n in layers):
         raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
                          f"names. Received: layer={layer!r}")

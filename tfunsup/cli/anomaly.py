@@ -127,8 +127,9 @@ def _check_arguments(args):
                          "(use knn or gaussian)")
 
 
-def _resolve_layer(args, dataset):
-    """`--layer`: None for the backbone's output, else an inner layer name."""
+def _resolve_layer(args, summary):
+    """`--layer`: None for the backbone's output, else an inner layer name or
+    a tuple of names (`summary`: the data's `ImageSummary`, for 'auto')."""
     if args.layer == "output":
         return None
     if args.layer != "auto":
@@ -136,10 +137,10 @@ def _resolve_layer(args, dataset):
         return names[0] if len(names) == 1 else names
     from tfunsup.backbones.defaults import default_feature_layers
 
-    return default_feature_layers(args.backbone, dataset.summary())
+    return default_feature_layers(args.backbone, summary)
 
 
-def _resolve_image_size(args, dataset):
+def _resolve_image_size(args, summary):
     """`--image-size`, else the tiny-photo rule for `keras:` backbones
     (`tfunsup.backbones.defaults.default_image_size`), else None."""
     if args.image_size is not None:
@@ -148,7 +149,7 @@ def _resolve_image_size(args, dataset):
         return None
     from tfunsup.backbones.defaults import default_image_size
 
-    return default_image_size(dataset.summary())
+    return default_image_size(summary)
 
 
 def make_detector(args, layer=None, image_size=None):
@@ -243,7 +244,8 @@ def _run_benchmark(args, start):
                          f"Received: --classes={args.classes}")
     layer = image_size = None
     if args.method in FEATURE_METHODS:
-        layer, image_size = _resolve_layer(args, dataset), _resolve_image_size(args, dataset)
+        summary = dataset.summary()
+        layer, image_size = _resolve_layer(args, summary), _resolve_image_size(args, summary)
     base = make_detector(args, layer, image_size)
     skipped = []
     if args.method in FEATURE_METHODS:
@@ -348,7 +350,8 @@ def _run_folders(args, start):
     normal = load_dataset(args.normal)
     to_score = load_dataset(args.score)
     normal_label = _normal_label(to_score, args)
-    layer, image_size = _resolve_layer(args, normal), _resolve_image_size(args, normal)
+    summary = normal.summary()
+    layer, image_size = _resolve_layer(args, summary), _resolve_image_size(args, summary)
     detector = make_detector(args, layer, image_size)
     fit_features = detector.extract_dataset_features(normal)
     detector.fit_features(fit_features.features)
