@@ -104,7 +104,9 @@ class FeatureAnomalyDetector(BaseEstimator):
     A subclass implements `_fit_scorer(features)` (returns the scores of the
     training features, computed so that a training image does not count as
     its own neighbour), `_score(features)` and `_scoring_layer()` (a Keras
-    layer mapping features to scores inside an exported model). This class
+    layer mapping features to scores inside an exported model); it may
+    override `_check_input_features` (default: check and L2-normalise) when
+    its "features" are something else, e.g. PANDA's cached maps. This class
     does the rest: the feature model (images -> `ToImageSpec` -> backbone,
     optionally averaged with the horizontally flipped image -> L2
     normalisation), the threshold from `contamination`, `predict` and the
