@@ -64,11 +64,13 @@ def photo_folders(shared_data, tmp_path_factory):
     return root
 
 
-def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, capsys):
+@pytest.mark.parametrize("method", ["knn", "panda"])
+def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, capsys, method):
     out = tmp_path / "run"
-    code = main(["anomaly", "--method", "knn", "--normal", str(photo_folders / "normal"),
+    code = main(["anomaly", "--method", method, "--normal", str(photo_folders / "normal"),
                  "--score", str(photo_folders / "score"), "--backbone", LIGHT_BACKBONE,
-                 "--contamination", "0.1", "--quiet", "--out", str(out)])
+                 "--contamination", "0.1", "--quiet", "--out", str(out),
+                 *(["--epochs", "2"] if method == "panda" else [])])
     assert code == 0, capsys.readouterr().err
     with open(out / "scores.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -83,6 +85,9 @@ def test_folder_mode_end_to_end_with_a_corrupt_file(photo_folders, tmp_path, cap
     # The score folder's `normal` sub-folder labels it: frogs rank above airplanes.
     assert metrics["normal_class"] == "normal"
     assert metrics["roc_auc"] >= 0.7  # measured 0.78 (6 airplanes vs 6 frogs)
+    if method == "panda":  # the top trained on the 20 normal photos (18 + 2 held out)
+        assert metrics["frozen_until"] == "block_13_project_BN"
+        assert 1 <= metrics["epochs_run"]["normal"] <= metrics["epochs"]
     flags = np.array([int(r["is_anomaly"]) for r in rows])
     np.testing.assert_array_equal(flags, (scores > metrics["threshold"]).astype(int))
     assert (out / "most_and_least_anomalous.png").stat().st_size > 5000

@@ -104,7 +104,9 @@ class FeatureAnomalyDetector(BaseEstimator):
     A subclass implements `_fit_scorer(features)` (returns the scores of the
     training features, computed so that a training image does not count as
     its own neighbour), `_score(features)` and `_scoring_layer()` (a Keras
-    layer mapping features to scores inside an exported model). This class
+    layer mapping features to scores inside an exported model); it may
+    override `_check_input_features` (default: check and L2-normalise) when
+    its "features" are something else, e.g. PANDA's cached maps. This class
     does the rest: the feature model (images -> `ToImageSpec` -> backbone,
     optionally averaged with the horizontally flipped image -> L2
     normalisation), the threshold from `contamination`, `predict` and the
@@ -165,11 +167,14 @@ class FeatureAnomalyDetector(BaseEstimator):
         models[channels] = keras.Model(images, features, name="feature_model")
         return models[channels]
 
+    # The parameters that define the feature model (`share_feature_model`).
+    _shared_parameters = ("backbone", "image_size", "layer", "flip_average")
+
     def share_feature_model(self, other):
         """Reuses `other`'s loaded backbone and feature models (same
-        `backbone`, `image_size` and `flip_average`), e.g. one detector per
-        class over one cached feature extraction. Returns self."""
-        for name in ("backbone", "image_size", "layer", "flip_average"):
+        `backbone`, `image_size`, `layer` and `flip_average`), e.g. one
+        detector per class over one cached feature extraction. Returns self."""
+        for name in self._shared_parameters:
             if getattr(self, name) != getattr(other, name):
                 raise ValueError(f"Cannot share feature models: {name} differs "
                                  f"({getattr(self, name)!r} vs {getattr(other, name)!r}).")
@@ -269,12 +274,16 @@ class FeatureAnomalyDetector(BaseEstimator):
             self.
         """
         self._check_params()
-        features = l2_normalize(check_features(features))
+        features = self._check_input_features(features)
         self._check_n_train(len(features))
         self.n_features_in_ = features.shape[1]
         self.train_scores_ = np.asarray(self._fit_scorer(features), np.float32)
         self.threshold_ = float(np.quantile(self.train_scores_, 1.0 - self.contamination))
         return self
+
+    def _check_input_features(self, features, n_features=None):
+        """Checked, L2-normalised float32 features (`check_features`)."""
+        return l2_normalize(check_features(features, n_features=n_features))
 
     def _check_n_train(self, n):
         if n < 2:
@@ -288,7 +297,7 @@ class FeatureAnomalyDetector(BaseEstimator):
     def score_features(self, features):
         """Anomaly scores of features from `extract_features`; float32 `(n,)`."""
         self._check_fitted()
-        features = l2_normalize(check_features(features, n_features=self.n_features_in_))
+        features = self._check_input_features(features, n_features=self.n_features_in_)
         return np.asarray(self._score(features), np.float32)
 
     def score_samples(self, images):

@@ -141,3 +141,33 @@ def default_feature_layers(backbone, summary):
     if is_digit_like(summary):
         return DIGIT_LAYER
     return TINY_PHOTO_LAYERS if default_image_size(summary) is not None else None
+
+
+# PANDA trains the layers after this one (MobileNetV2's blocks 14-16 and its
+# last 1x1 convolution); its output maps (4 x 4 x 160 at 144 px) are cached.
+PANDA_FROZEN_LAYER = "block_13_project_BN"
+# The last frozen layer when a feature layer lies before PANDA_FROZEN_LAYER
+# (e.g. DIGIT_LAYER, inside block 13): MobileNetV2's block 12 output.
+PANDA_EARLY_FROZEN_LAYER = "block_12_add"
+
+
+def default_frozen_layer(backbone, layer):
+    """The last frozen layer of a PANDA detector on the default ImageNet
+    backbone: everything after it is adapted to the normal data.
+
+    Reiss et al. (PANDA, CVPR 2021) train the last two of ResNet-152's four
+    stages; here the last three inverted-residual blocks of MobileNetV2
+    train (few parameters, so CPU training on cached maps takes seconds).
+
+    Args:
+        backbone: the backbone spec string.
+        layer: the feature layer(s) from `default_feature_layers` (None, a
+            name or a tuple of names); `DIGIT_LAYER` lies inside block 13,
+            so it gets `PANDA_EARLY_FROZEN_LAYER`.
+
+    Returns:
+        A layer name, or None for a backbone other than MobileNetV2.
+    """
+    if str(backbone).split(",")[0] != IMAGENET_BACKBONE:
+        return None
+    return PANDA_EARLY_FROZEN_LAYER if layer == DIGIT_LAYER else PANDA_FROZEN_LAYER

@@ -26,7 +26,7 @@ from tfunsup.cli.common import (
     write_json,
 )
 
-FEATURE_METHODS = ("knn", "gaussian")
+FEATURE_METHODS = ("knn", "gaussian", "panda")
 METHODS = FEATURE_METHODS + ("autoencoder",)
 # Sub-folder names of a labelled --score folder that hold normal images.
 NORMAL_FOLDER_NAMES = ("normal", "good", "ok")
@@ -44,6 +44,8 @@ def add_parser(subparsers):
     parser.add_argument("--method", choices=METHODS, default="gaussian",
                         help="knn: kNN distance on pretrained features (DN2); gaussian: "
                              "Mahalanobis distance to the normal features' Gaussian; "
+                             "panda: kNN distance after training the backbone's top on "
+                             "the normal images with PANDA's compactness loss; "
                              "autoencoder: reconstruction error (default: gaussian)")
     parser.add_argument("--data", default="mnist-5k",
                         help="benchmark: labeled dataset name, folder (labels from "
@@ -71,7 +73,13 @@ def add_parser(subparsers):
                         help="feature methods: backbone input size (default: tiny photos "
                              "such as CIFAR's 32x32 go into keras: backbones at 144x144, "
                              "other images at the backbone's own size)")
-    parser.add_argument("--n-neighbors", type=int, default=2, help="knn: k (default: 2)")
+    parser.add_argument("--n-neighbors", type=int, default=2,
+                        help="knn, panda: k (default: 2)")
+    parser.add_argument("--frozen-until", default="auto",
+                        help="panda: the last frozen backbone layer; its output maps are "
+                             "cached and the layers after it train (default: auto, "
+                             "block_13_project_BN of MobileNetV2, or block_12_add when a "
+                             "feature layer comes before it)")
     parser.add_argument("--no-flip-average", action="store_true",
                         help="feature methods: do not average features over the image "
                              "and its mirror image")
@@ -80,8 +88,12 @@ def add_parser(subparsers):
                              "runs (keyed by data, backbone and input)")
     parser.add_argument("--architecture", choices=["dense", "conv"], default="dense")
     parser.add_argument("--latent-dim", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="autoencoder: training epochs (default: 50); panda: the most "
+                             "epochs before early stopping (default: 10)")
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="autoencoder: Adam's (default: 1e-3); panda: SGD's "
+                             "(default: 1e-2)")
     parser.add_argument("--contamination", type=float, default=0.05,
                         help="share of training scores above the threshold, in (0, 0.5] "
                              "(default: 0.05)")
@@ -104,8 +116,9 @@ def _check_arguments(args):
 
     check_output_dir(args.out, args.overwrite)
     for name in ("latent_dim", "epochs", "batch_size", "n_neighbors"):
-        check_positive("--" + name.replace("_", "-"), getattr(args, name))
-    if not args.learning_rate > 0:
+        if getattr(args, name) is not None:
+            check_positive("--" + name.replace("_", "-"), getattr(args, name))
+    if args.learning_rate is not None and not args.learning_rate > 0:
         raise ValueError(
             f"Expected --learning-rate > 0. Received: --learning-rate={args.learning_rate}")
     try:
@@ -124,7 +137,7 @@ def _check_arguments(args):
                                      f"Received: --{flag}={folder}")
     if args.normal is not None and args.method == "autoencoder":
         raise ValueError("Folder mode needs a feature method. Received: --method=autoencoder "
-                         "(use knn or gaussian)")
+                         "(use knn, gaussian or panda)")
 
 
 def _resolve_layer(args, summary):
@@ -152,11 +165,27 @@ def _resolve_image_size(args, summary):
     return default_image_size(summary)
 
 
+def _resolve_frozen_until(args, layer):
+    """`--frozen-until`, or for 'auto' MobileNetV2's rule
+    (`tfunsup.backbones.defaults.default_frozen_layer`)."""
+    if args.frozen_until != "auto":
+        return args.frozen_until
+    from tfunsup.backbones.defaults import default_frozen_layer
+
+    frozen_until = default_frozen_layer(args.backbone, layer)
+    if frozen_until is None:
+        raise ValueError(f"--frozen-until auto knows only keras:MobileNetV2. Received: "
+                         f"--backbone={args.backbone}; name the last frozen layer with "
+                         f"--frozen-until")
+    return frozen_until
+
+
 def make_detector(args, layer=None, image_size=None):
     """The detector the arguments ask for (unfitted)."""
     from tfunsup.anomaly import (
         GaussianAnomalyDetector,
         KNNAnomalyDetector,
+        PANDAAnomalyDetector,
         ReconstructionAnomalyDetector,
     )
 
@@ -172,9 +201,19 @@ def make_detector(args, layer=None, image_size=None):
                                        flip_average=flip,
                                        contamination=args.contamination,
                                        batch_size=args.batch_size, verbose=verbose)
+    if args.method == "panda":
+        options = {name: getattr(args, name) for name in ("epochs", "learning_rate")
+                   if getattr(args, name) is not None}
+        return PANDAAnomalyDetector(args.backbone, args.n_neighbors, layer=layer,
+                                    image_size=image_size,
+                                    frozen_until=_resolve_frozen_until(args, layer),
+                                    flip_average=flip, contamination=args.contamination,
+                                    batch_size=args.batch_size, seed=args.seed,
+                                    verbose=0, **options)
     return ReconstructionAnomalyDetector(
-        args.architecture, args.latent_dim, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, contamination=args.contamination,
+        args.architecture, args.latent_dim, epochs=args.epochs or 50,
+        batch_size=args.batch_size, learning_rate=args.learning_rate or 1e-3,
+        contamination=args.contamination,
         jit_compile=JIT_CHOICES[args.jit], seed=args.seed)
 
 
@@ -218,6 +257,19 @@ def run(args):
     if args.normal is not None:
         return _run_folders(args, start)
     return _run_benchmark(args, start)
+
+
+def _panda_metrics(base, detectors):
+    """The PANDA settings and, per fitted detector, its training record."""
+    params = base.get_params()
+    return {
+        **{name: params[name] for name in (
+            "frozen_until", "epochs", "learning_rate", "momentum", "weight_decay",
+            "clipnorm", "train_batch_size", "validation_fraction", "patience", "min_delta")},
+        "epochs_run": {key: d.n_epochs_ for key, d in detectors.items()},
+        "best_epoch": {key: d.best_epoch_ for key, d in detectors.items()},
+        "history": {key: d.history_ for key, d in detectors.items()},
+    }
 
 
 # -- benchmark mode ----------------------------------------------------------------
@@ -295,11 +347,13 @@ def _run_benchmark(args, start):
                        image_size=[base.image_spec.height, base.image_spec.width],
                        flip_average=not args.no_flip_average,
                        feature_dim=int(features.shape[1]))
-        if args.method == "knn":
+        if args.method in ("knn", "panda"):
             metrics["n_neighbors"] = args.n_neighbors
+        if args.method == "panda":
+            metrics.update(_panda_metrics(base, detectors))
     else:
         metrics.update(architecture=args.architecture, latent_dim=args.latent_dim,
-                       epochs=args.epochs)
+                       epochs=base.epochs)
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
         save_score_histograms(scores, is_anomaly, out.path / "score_histograms.png",
                               result["auc_per_class"])
@@ -373,8 +427,10 @@ def _run_folders(args, start):
         "score_summary": {"min": float(scores.min()), "median": float(np.median(scores)),
                           "max": float(scores.max())},
     }
-    if args.method == "knn":
+    if args.method in ("knn", "panda"):
         metrics["n_neighbors"] = args.n_neighbors
+    if args.method == "panda":
+        metrics.update(_panda_metrics(detector, {"normal": detector}))
     if normal_label is not None:
         truth = to_score.labels[scored.index] != normal_label
         metrics["normal_class"] = to_score.class_names[normal_label]
