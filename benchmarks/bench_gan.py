@@ -24,8 +24,8 @@ reference of the ratios); `--examples N` trains on the first N images.
 
 The variants run interleaved, one epoch each per round, so a busy machine
 slows them alike. Images/s of an epoch are timed from the end of its first
-batch to the end of the epoch (excluding `tf.data` start-up, the epoch-start
-stall MEASURED.md describes); the whole `fit` call's wall time is reported too.
+batch to the end of the epoch (excluding `tf.data` start-up and the
+epoch-start stall); the whole `fit` call's wall time is reported too.
 Medians over the rounds, and the median over the rounds of each round's
 ratio to the reference (paired, so less sensitive to a noisy machine) with
 the quartiles of those ratios; the first round (tracing / XLA compilation)

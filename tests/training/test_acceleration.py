@@ -131,20 +131,3 @@ def test_estimator_restores_determinism_after_a_deterministic_fit():
     AutoencoderEstimator("dense", 2, hidden_units=(8,), epochs=1, batch_size=8, seed=0,
                          deterministic=True).fit(images)
     assert not op_determinism_enabled()
-
-
-def test_old_import_paths_and_set_seed_keyword_still_work():
-    """Kept for code written against the previous layout (other modules of the
-    project still import these)."""
-    from tfunsup.autoencoders.training import check_fit_params, training_callbacks  # noqa: F401
-
-    assert not op_determinism_enabled()
-    with pytest.warns(DeprecationWarning, match="op_determinism"):
-        set_seed(0, deterministic=True)
-    try:
-        assert op_determinism_enabled()
-    finally:
-        from tensorflow.python.framework import config
-
-        config.disable_op_determinism()
-    assert not op_determinism_enabled()

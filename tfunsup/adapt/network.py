@@ -9,38 +9,14 @@ import keras
 
 from tfunsup.backbones.load_backbone import load_backbone
 from tfunsup.backbones.log_mel_cnn import build_log_mel_cnn
+from tfunsup.backbones.small_cnn import build_small_cnn
 from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.data.image_spec import ImageSpec
 from tfunsup.layers.random_low_resolution import RandomLowResolution
 
 # MNIST's framing (a 20x20 digit centred in 28x28): the common frame both
-# domains are brought to for the default small CNN (see `MEASURED.md`:
-# source-only 0.66 on digits with this frame, 0.53 with 8x8 -> 32x32).
+# domains are brought to for the default small CNN.
 DEFAULT_IMAGE_SPEC = ImageSpec(28, 28, channels=1, content_fraction=20 / 28)
-
-
-def build_small_cnn(input_shape=(28, 28, 1), feature_dim=128, seed=None):
-    """The default backbone: conv 32 -> conv 64 -> dense `feature_dim`, random init.
-
-    Args:
-        input_shape: `(height, width, channels)`.
-        feature_dim: int >= 1, size of the ReLU feature layer.
-        seed: int seed of the dropout (weights follow the global seed).
-
-    Returns:
-        A functional `keras.Model` named `"small_cnn"` mapping float32
-        `(batch, height, width, channels)` images in [0, 1] to
-        `(batch, feature_dim)` features.
-    """
-    images = keras.Input(shape=input_shape, name="images")
-    x = keras.layers.Conv2D(32, 3, activation="relu")(images)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(64, 3, activation="relu")(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(0.3, seed=seed)(x)
-    features = keras.layers.Dense(feature_dim, activation="relu")(x)
-    return keras.Model(images, features, name="small_cnn")
 
 
 def build_source_augmentation(seed=None):
@@ -67,7 +43,7 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     """Builds backbone -> bottleneck (dense + batch norm) -> linear classifier.
 
     Args:
-        backbone: None for `build_small_cnn` (images) or
+        backbone: None for `tfunsup.backbones.small_cnn.build_small_cnn` (images) or
             `tfunsup.backbones.log_mel_cnn.build_log_mel_cnn` (with an
             `AudioSpec`), a keras.Model over waveforms `(batch, samples)`
             (cloned), or any spec of

@@ -16,10 +16,6 @@ from tfunsup.cli.common import (
     write_json,
 )
 
-# Re-exported for `tfunsup.cli.anomaly`, which imports them from here.
-__all__ = ["JIT_CHOICES", "add_jit_argument", "add_parser", "check_fraction", "run",
-           "shuffled_split"]
-
 
 def add_parser(subparsers):
     parser = subparsers.add_parser(

@@ -18,10 +18,10 @@ from tfunsup.autoencoders.dense_autoencoder import (
     build_dense_encoder,
     check_latent_dim,
 )
-from tfunsup.autoencoders.training import check_fit_params
 from tfunsup.cluster.dec_losses import target_distribution
 from tfunsup.cluster.deep_embedded_clustering import DeepEmbeddedClustering
 from tfunsup.data.validation import check_images, check_n_clusters
+from tfunsup.training import check_fit_params
 from tfunsup.utils.export import export_atomically
 from tfunsup.utils.reproducibility import set_seed
 

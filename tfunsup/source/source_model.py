@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfunsup.backbones.small_cnn import build_small_cnn
 from tfunsup.data.image_spec import ImageSpec
 from tfunsup.data.pipeline import make_dataset
 from tfunsup.data.validation import check_images, check_labels
@@ -44,7 +45,7 @@ def default_source_model_path():
 
 def build_source_cnn(input_shape=(28, 28, 1), n_classes=10, feature_dim=128,
                      low_resolution_rate=0.5, seed=None):
-    """Builds the source CNN: conv 32 -> conv 64 -> dense `feature_dim` -> softmax.
+    """Builds the source CNN: `build_small_cnn` features -> dropout -> softmax.
 
     Args:
         input_shape: `(height, width, channels)`.
@@ -59,15 +60,8 @@ def build_source_cnn(input_shape=(28, 28, 1), n_classes=10, feature_dim=128,
         weights; the classifier outputs class probabilities `(batch,
         n_classes)`, the feature extractor ReLU features `(batch, feature_dim)`.
     """
-    images = keras.Input(shape=input_shape, name="images")
-    x = keras.layers.Conv2D(32, 3, activation="relu")(images)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Conv2D(64, 3, activation="relu")(x)
-    x = keras.layers.MaxPooling2D()(x)
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dropout(0.3, seed=seed)(x)
-    features = keras.layers.Dense(feature_dim, activation="relu", name="features")(x)
-    feature_extractor = keras.Model(images, features, name="source_features")
+    feature_extractor = build_small_cnn(input_shape, feature_dim, seed=seed,
+                                        name="source_features")
 
     # Augmentation stays outside the feature extractor, so exports hold none.
     inputs = keras.Input(shape=input_shape, name="images")
