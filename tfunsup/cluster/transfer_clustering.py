@@ -159,7 +159,7 @@ def load_feature_backbone(backbone, dataset, *, image_size=None, flip_average="a
                          f"flip_average={flip_average!r}")
     if isinstance(dataset, TextDataset):
         return _load_text_backbone(backbone, image_size, flip_average, trainable,
-                                   sequence_length)
+                                   sequence_length, weights)
     summary = summary or dataset.summary()
     spec, reason = resolve_backbone(backbone, dataset, summary)
     if image_size is None and backbone is None and spec == IMAGENET_BACKBONE:
@@ -173,7 +173,8 @@ def load_feature_backbone(backbone, dataset, *, image_size=None, flip_average="a
     return model, spec, image_size, reason
 
 
-def _load_text_backbone(backbone, image_size, flip_average, trainable, sequence_length):
+def _load_text_backbone(backbone, image_size, flip_average, trainable, sequence_length,
+                        weights):
     if flip_average is True or image_size is not None:
         raise ValueError("flip_average and image_size apply to images. Received text with "
                          f"flip_average={flip_average!r}, image_size={image_size!r}")
@@ -181,7 +182,7 @@ def _load_text_backbone(backbone, image_size, flip_average, trainable, sequence_
     if isinstance(spec, keras.Model) and getattr(spec, "modality", None) == "text":
         spec.trainable = trainable
         return spec, spec, None, reason  # e.g. a text encoder adapted in memory
-    model = load_backbone(spec, trainable=trainable,
+    model = load_backbone(spec, trainable=trainable, weights=weights,
                           sequence_length=sequence_length or TEXT_SEQUENCE_LENGTH)
     if getattr(model, "modality", None) != "text":
         raise ValueError(f"Expected a text encoder (strings -> features) for text data. "
@@ -732,6 +733,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
     def _features_of(self, X, backbone):
         """`(features of the readable items, their positions, n items)`."""
         dataset = as_dataset(X)
+        if isinstance(dataset, TextDataset) != (self.modality_ == "text"):
+            raise ValueError(f"Expected {'texts' if self.modality_ == 'text' else 'images'} "
+                             f"like the fit data. Received: {type(dataset).__name__}")
         if isinstance(dataset, ArrayDataset) and dataset.images.shape[-1] != self.n_channels_:
             raise ValueError(
                 f"Expected images with {self.n_channels_} channels like the fit data. "
