@@ -327,8 +327,9 @@ def run(args):
     clustering = args.clustering
     if clustering == "auto":
         # Texts: K-means on the sentence embeddings. UMAP + K-means was
-        # unstable on BBC's MiniLM embeddings (ACC 0.954, 0.709, 0.952 over
-        # seeds 0-2, against 0.958-0.960 for K-means; README "Text").
+        # unstable on BBC's MiniLM embeddings (with the head, ACC 0.958,
+        # 0.956, 0.719 over seeds 0-2, against 0.958-0.959 for K-means;
+        # README "Text").
         clustering = "kmeans" if is_text else "umap"
     # Texts: the SCAN-style refinement head (BBC ACC 0.962 ± 0.001 over seeds
     # 0-2 against 0.958 for the self-labeling head; README "Text").
