@@ -30,12 +30,15 @@
 #
 # Labels are loaded only to *score*.
 #
-# **How long.** With the full budget on a 2-core CPU: embedding BBC's 2,225
-# articles at 256 tokens takes about 7 minutes (cached on disk afterwards, so a
-# rerun with another K takes seconds), the SMS messages about 2 minutes more,
-# and the speech part about 5 minutes. In CI it runs in a small-budget mode
-# (`TFUNSUP_NOTEBOOK_BUDGET=small`) on small subsets with one epoch, so its
-# numbers there mean little. It needs the `[text]` extra (keras-hub).
+# **How long.** The full budget was not timed end to end. Its slow parts,
+# measured on the project's 2-core CPU: MiniLM embeds BBC's 2,225 articles at
+# 256 tokens in about 7 minutes and the 5,574 SMS messages in several more
+# (both cached on disk afterwards, so a rerun takes seconds); the README's
+# speech benchmark (source-only, SHOT and DANN; DANN is skipped here) took
+# 7-8.5 minutes per seed. In CI it runs in a small-budget mode
+# (`TFUNSUP_NOTEBOOK_BUDGET=small`) on small subsets with one epoch (2-5
+# minutes here with other jobs sharing the cores), so its numbers there mean
+# little. It needs the `[text]` extra (keras-hub).
 #
 
 # %%
