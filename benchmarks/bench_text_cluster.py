@@ -4,11 +4,17 @@ Embeds each dataset once (cached in --cache-dir; AG News truncated to 128
 tokens, BBC articles to 256), then per seed: k-means (K = number of topics,
 10 inits) on the L2-normalised embeddings, and the same partition refined by
 `tfunsup.cluster.refinement.refine_clusters` (SCAN-style head over the frozen
-embeddings, from branch h-clusteralg). Labels are used only for scoring.
-Prints ACC / NMI mean ± std over seeds and the top terms per cluster.
+embeddings, from branch h-clusteralg). With --estimator, also the choices
+behind `tfunsup cluster`'s text defaults, through `TransferClustering` on the
+same cached embeddings: UMAP + K-means, K-means + the self-labeling head,
+K-means + the refinement head (the CLI default for texts). Labels are used
+only for scoring. Prints ACC / NMI mean ± std over seeds and the top terms
+per cluster.
 
     TFUNSUP_DATA_DIR=/work/shared/data PYTHONPATH=. \
         python benchmarks/bench_text_cluster.py --seeds 0 1 2
+    TFUNSUP_DATA_DIR=/work/shared/data PYTHONPATH=. \
+        python benchmarks/bench_text_cluster.py --datasets bbc --estimator --seeds 0 1 2
 """
 
 import argparse
@@ -19,8 +25,10 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from tfunsup.backbones import load_backbone
 from tfunsup.backbones.text_encoder import encode_texts
+from tfunsup.cluster import TransferClustering
 from tfunsup.cluster.refinement import refine_clusters
 from tfunsup.cluster.top_terms import top_terms
+from tfunsup.data.features import Features
 from tfunsup.data.shared import data_path
 from tfunsup.data.text import load_text_dataset
 from tfunsup.metrics.clustering import cluster_accuracy
@@ -37,6 +45,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cache-dir", default="/tmp/text_emb")
     parser.add_argument("--n-terms", type=int, default=8)
+    parser.add_argument("--estimator", action="store_true",
+                        help="also run TransferClustering's text variants")
     args = parser.parse_args()
     for name in args.datasets:
         parts, options, sequence_length = DATASETS[name]
@@ -46,10 +56,24 @@ def main():
         embeddings = encode_texts(encoder, data.texts, cache_dir=args.cache_dir, verbose=True)
         n_clusters = len(data.class_names)
         scores = {"kmeans": [], "kmeans+refine": []}
+        variants = {}
+        if args.estimator:
+            variants = {"TransferClustering umap+head": {"clustering": "umap"},
+                        "TransferClustering kmeans+head": {"clustering": "kmeans"},
+                        "TransferClustering kmeans+refinement (CLI default)": {
+                            "clustering": "kmeans", "refinement": True}}
+            scores.update({name: [] for name in variants})
+        features = Features(embeddings, np.arange(len(data)), (), {})
         for seed in args.seeds:
             initial = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(embeddings)
             refined = refine_clusters(embeddings, initial, seed=seed).labels
-            for method, labels in (("kmeans", initial), ("kmeans+refine", refined)):
+            results = [("kmeans", initial), ("kmeans+refine", refined)]
+            for method, options in variants.items():
+                estimator = TransferClustering(encoder, n_clusters, seed=seed, verbose=0,
+                                               **options)
+                results.append((method, estimator.fit(data.without_labels(),
+                                                      features=features).labels_))
+            for method, labels in results:
                 scores[method].append((cluster_accuracy(data.labels, labels),
                                        normalized_mutual_info_score(data.labels, labels)))
                 print(f"{name} seed {seed} {method}: ACC {scores[method][-1][0]:.3f} "

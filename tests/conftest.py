@@ -31,6 +31,7 @@ def _writable_keras_home():
 if "KERAS_HOME" not in os.environ:
     os.environ["KERAS_HOME"] = str(_writable_keras_home())
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -80,3 +81,45 @@ def two_cpu_strategy():
     """A MirroredStrategy over two logical CPU devices."""
     return tf.distribute.MirroredStrategy(
         [d.name for d in tf.config.list_logical_devices("CPU")[:2]])
+
+
+TOPIC_WORDS = {
+    "money": "bank market shares profit economy rates growth prices".split(),
+    "sport": "goal match team cup club league player score".split(),
+}
+
+
+def _topic_texts(n_per_topic=15, n_words=12, seed=0):
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(words, n_words)) for words in TOPIC_WORDS.values()
+             for _ in range(n_per_topic)]
+    return texts, np.repeat(np.arange(len(TOPIC_WORDS)), n_per_topic)
+
+
+@pytest.fixture(scope="session")
+def topic_texts():
+    """`topic_texts(n_per_topic=15, n_words=12, seed=0) -> (texts, labels)`:
+    texts of words drawn from two disjoint topic vocabularies ("money" 0,
+    "sport" 1)."""
+    return _topic_texts
+
+
+@pytest.fixture(scope="session")
+def string_saved_model(tmp_path_factory):
+    """A tiny nnlm-style TF Hub text embedding SavedModel (strings -> the
+    mean of hashed-word vectors, 8-d), made here: a fast text backbone."""
+    table = tf.Variable(tf.random.stateless_normal((64, 8), seed=(1, 2)))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def embed(texts):
+        words = tf.strings.split(tf.strings.lower(texts))
+        buckets = tf.strings.to_hash_bucket_fast(words, 64)
+        return tf.reduce_mean(tf.gather(table, buckets), axis=1)
+
+    module = tf.train.Checkpoint()
+    module.__call__ = embed
+    module.variables = [table]
+    module.trainable_variables = [table]
+    path = tmp_path_factory.mktemp("text_backbone") / "hashed_bag_of_words"
+    tf.saved_model.save(module, str(path))
+    return path

@@ -128,3 +128,16 @@ def test_missing_keras_hub_names_the_extra(monkeypatch, tmp_path):
 def test_bad_sequence_length_is_rejected_before_loading(tmp_path):
     with pytest.raises(ValueError, match="sequence_length=4"):
         load_text_encoder(tmp_path, sequence_length=4)
+
+
+def test_default_text_encoder_prefers_the_offline_copy(monkeypatch, tmp_path):
+    from tfunsup.backbones.defaults import TEXT_ENCODER_PRESET, default_text_encoder
+
+    monkeypatch.setenv("TFUNSUP_DATA_DIR", str(tmp_path))
+    assert default_text_encoder()[0] == TEXT_ENCODER_PRESET == (
+        "hf://sentence-transformers/all-MiniLM-L6-v2")
+    folder = tmp_path / "text-encoders" / "all-MiniLM-L6-v2"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    spec, reason = default_text_encoder()
+    assert spec == str(folder) and "offline copy" in reason

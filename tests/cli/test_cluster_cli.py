@@ -166,3 +166,85 @@ def test_failure_mid_run_leaves_no_partial_output(tmp_path, monkeypatch, one_lin
                  "--head-epochs", "1", "--out", str(out), "--quiet"]) == 2
     assert "disk full" in one_line_error()
     assert not (tmp_path / "runs").exists()
+
+
+def _topic_folder(root, texts, labels):
+    for position, (text, label) in enumerate(zip(texts, labels)):
+        folder = root / ("money", "sport")[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{position:03d}.txt").write_text(text)
+    return root
+
+
+def test_text_folder_run_writes_text_outputs_and_a_string_classifier(
+        string_saved_model, topic_texts, tmp_path):
+    import tensorflow as tf
+
+    texts, labels = topic_texts()
+    data = _topic_folder(tmp_path / "news", texts, labels)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert main(["cluster", "--data", str(data), "--backbone", str(string_saved_model),
+                 "--n-clusters", "2", "--head-epochs", "3", "--cache-dir", str(cache),
+                 "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "assignments.csv", "classifier", "embedding.png", "features.npz", "metrics.json",
+        "top_terms.csv", "top_terms.json", "top_terms.png"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["modality"] == "text" and metrics["clustering"] == "kmeans"
+    assert metrics["refinement"] is True and metrics["acc"] >= 0.9
+    rows = [line.split(",") for line in (out / "assignments.csv").read_text().splitlines()]
+    assert rows[0] == ["path", "cluster", "confidence", "label"] and len(rows) == 31
+    assert rows[1][0] == str(data / "money" / "000.txt") and rows[1][3] == "money"
+    # Each cluster's top terms come from one topic's vocabulary.
+    money = {"bank", "market", "shares", "profit", "economy", "rates", "growth", "prices"}
+    for terms in metrics["top_terms"].values():
+        assert len(set(terms[:3]) & money) in (0, 3), terms
+    terms_csv = (out / "top_terms.csv").read_text().splitlines()
+    assert terms_csv[0] == "cluster,rank,term,score" and len(terms_csv) > 2
+    # The SavedModel takes strings and reproduces the assignments.
+    reloaded = tf.saved_model.load(str(out / "classifier"))
+    files = [row[0] for row in rows[1:]]
+    read = [open(f).read() for f in files]
+    predicted = reloaded.serve(tf.constant(read)).numpy().argmax(axis=1)
+    np.testing.assert_array_equal(predicted, [int(row[1]) for row in rows[1:]])
+    # A second run with another K reads the cached embeddings.
+    cached = sorted(cache.iterdir())
+    assert len(cached) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    assert main(["cluster", "--data", str(data), "--backbone", str(string_saved_model),
+                 "--n-clusters", "3", "--head-epochs", "0", "--cache-dir", str(cache),
+                 "--out", str(tmp_path / "out3"), "--quiet"]) == 0
+    assert sorted(cache.iterdir()) == cached and cached[0].stat().st_mtime_ns == stamp
+    assert json.loads((tmp_path / "out3" / "metrics.json").read_text())["n_clusters"] == 3
+
+
+def test_text_table_rows_and_columns(string_saved_model, topic_texts, tmp_path):
+    texts, labels = topic_texts()
+    table = tmp_path / "messages.csv"
+    table.write_text("id,topic,body\n" + "".join(
+        f"{i},{('money', 'sport')[label]},{text}\n"
+        for i, (text, label) in enumerate(zip(texts, labels))))
+    out = tmp_path / "out"
+    assert main(["cluster", "--data", str(table), "--text-column", "body", "--label-column",
+                 "topic", "--backbone", str(string_saved_model), "--n-clusters", "2",
+                 "--head-epochs", "2", "--cache-dir", str(tmp_path / "cache"),
+                 "--out", str(out), "--quiet"]) == 0
+    rows = (out / "assignments.csv").read_text().splitlines()
+    assert rows[0] == "row,cluster,confidence,label" and rows[1].startswith("0,")
+    assert json.loads((out / "metrics.json").read_text())["acc"] >= 0.9
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--image-size", "32", "32"], "--image-size apply to images"),
+    (["--text-column", "nope"], "Unknown text_column='nope'"),
+    (["--sequence-length", "4"], "--sequence-length >= 8"),
+])
+def test_text_bad_input_one_line_error_no_output(argv, message, string_saved_model, tmp_path,
+                                                 one_line_error):
+    table = tmp_path / "t.tsv"
+    table.write_text("label\tmsg\n" + "".join(f"a\tword {i}\n" for i in range(6)))
+    out = tmp_path / "out"
+    assert main(["cluster", "--data", str(table), "--backbone", str(string_saved_model),
+                 "--n-clusters", "2", "--out", str(out), "--quiet", *argv]) == 2
+    assert message in one_line_error()
+    assert not out.exists()

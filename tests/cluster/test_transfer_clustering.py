@@ -253,3 +253,34 @@ def test_coil20_with_the_default_backbone(shared_data):
     assert estimator.skipped_ == () and len(estimator.labels_) == 1440
     scores = clustering_scores(coil.labels, estimator.labels_)
     assert scores["acc"] >= 0.99 and scores["nmi"] >= 0.99, scores
+
+
+def test_texts_take_the_same_road(string_saved_model, topic_texts, tmp_path):
+    texts, labels = topic_texts()
+    model = TransferClustering(str(string_saved_model), 2, clustering="kmeans", head_epochs=3,
+                               seed=0, verbose=0).fit(texts)
+    assert model.modality_ == "text" and not model.fine_tuned_
+    assert model.features_.shape == (30, 8) and model.image_spec_ is None
+    assert model.score(texts, labels)["acc"] >= 0.9
+    np.testing.assert_array_equal(model.predict(texts), model.labels_)
+    assert model.transform(texts[:3]).shape == (3, 8)
+    model.export(tmp_path / "classifier")
+    reloaded = tf.saved_model.load(str(tmp_path / "classifier"))
+    np.testing.assert_allclose(reloaded.serve(tf.constant(texts)).numpy(),
+                               model.predict_proba(texts), atol=1e-5)
+    with pytest.raises(ValueError, match="Expected texts like the fit data"):
+        model.predict(np.zeros((2, 8, 8, 1), np.float32))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"fine_tune": True}, "fine_tune=True with text"),
+    ({"flip_average": True}, "flip_average=True"),
+    ({"backbone": "keras:MobileNetV2", "weights": None}, "which takes images"),
+])
+def test_text_only_refuses_image_options(kwargs, message, string_saved_model, topic_texts):
+    texts, _ = topic_texts()
+    kwargs = {"backbone": str(string_saved_model), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        TransferClustering(n_clusters=2, head_epochs=0, verbose=0, **kwargs).fit(texts)
+    with pytest.raises(ValueError, match=r"X\[1\]=3"):
+        TransferClustering(str(string_saved_model), 2).fit(["a", 3])

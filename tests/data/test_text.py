@@ -26,6 +26,9 @@ def test_folder_with_class_sub_folders(tmp_path):
     assert data.texts[1] == "Cup final \u00a3 tickets"  # latin-1 fallback
     assert is_text_data(tmp_path / "news")
     assert data.without_labels().labels is None
+    part = data.subset([2, 0])
+    assert part.texts.tolist() == [data.texts[2], data.texts[0]]
+    assert part.ids.tolist() == [data.ids[2], data.ids[0]] and part.labels.tolist() == [1, 0]
 
 
 def test_undecodable_file_is_skipped_and_listed(tmp_path):
@@ -80,3 +83,17 @@ def test_real_bbc_and_sms(shared_data):
     assert np.bincount(bbc.labels).tolist() == [510, 386, 417, 511, 401]
     sms = load_text_dataset(shared_data("text", "sms_spam.tsv"))
     assert len(sms) == 5574 and np.bincount(sms.labels).tolist() == [4827, 747]
+
+
+def test_load_dataset_infers_text_and_checks_the_column_flags(tmp_path):
+    from tfunsup.data import load_dataset
+
+    data = load_dataset(_folder(tmp_path / "news"))
+    assert data.class_names == ("sport", "tech") and len(data) == 3
+    table = tmp_path / "t.csv"
+    table.write_text("kind,body\nspam,win a prize now\nham,see you at six\n")
+    loaded = load_dataset(table, text_column="body", label_column=0)
+    assert loaded.texts.tolist() == ["win a prize now", "see you at six"]
+    assert loaded.class_names == ("ham", "spam") and loaded.ids.tolist() == ["0", "1"]
+    with pytest.raises(ValueError, match="text_column='body'"):
+        load_dataset(tmp_path / "news", text_column="body")

@@ -63,7 +63,7 @@ def test_figure_check_catches_a_backend_switched_at_import(tmp_path):
 
 
 OWN_COLAB = ("01_transfer_clustering", "02_autoencoder_anomaly", "03_pretrain_finetune",
-             "04_gan", "05_domain_adaptation", "06_cluster_your_photos")
+             "04_gan", "05_domain_adaptation", "06_cluster_your_photos", "07_text_and_speech")
 
 
 @pytest.mark.parametrize("name", OWN_COLAB)

@@ -1,6 +1,15 @@
-"""Which backbone fits which images: the default choice and a mismatch check."""
+"""Which backbone fits which data: the default choice and a mismatch check."""
 
 IMAGENET_BACKBONE = "keras:MobileNetV2"
+# The default text encoder: sentence-transformers' all-MiniLM-L6-v2 (6-layer
+# BERT, 384-d), read from the offline data folder when it holds it, else
+# downloaded by keras-hub from Hugging Face (Colab).
+TEXT_ENCODER_PRESET = "hf://sentence-transformers/all-MiniLM-L6-v2"
+TEXT_ENCODER_FOLDER = ("text-encoders", "all-MiniLM-L6-v2")
+# Tokens per text of the default text encoder: news articles (BBC) keep
+# their first 256 tokens; shorter texts (SMS, AG News) are never padded to
+# it (`encode_texts` pads each batch to its longest text).
+TEXT_SEQUENCE_LENGTH = 256
 DIGIT_BACKBONE = "mnist5k_source"
 # Images at most this many pixels a side, and grey, count as digit-like.
 DIGIT_MAX_SIZE = 32
@@ -50,6 +59,26 @@ def choose_default_backbone(summary):
     height, width = default_image_size(summary) or (224, 224)
     return IMAGENET_BACKBONE, (f"{kind} images ({size}): ImageNet MobileNetV2 "
                                f"(alpha 1.0, {height}x{width})")
+
+
+def default_text_encoder():
+    """The default text encoder spec and why it was chosen.
+
+    all-MiniLM-L6-v2 (Reimers & Gurevych, Sentence-BERT, EMNLP 2019;
+    sentence-transformers' distilled MiniLM): the folder in the offline
+    data folder (`tfunsup.data.shared.data_dir()`) when present, else its
+    keras-hub preset `TEXT_ENCODER_PRESET`, which downloads from Hugging
+    Face.
+
+    Returns:
+        `(spec, reason)`: spec str for `load_backbone`, reason a sentence.
+    """
+    from tfunsup.data.shared import data_dir
+
+    folder = data_dir().joinpath(*TEXT_ENCODER_FOLDER)
+    if (folder / "config.json").is_file():
+        return str(folder), "text data: the all-MiniLM-L6-v2 sentence encoder (offline copy)"
+    return TEXT_ENCODER_PRESET, "text data: the all-MiniLM-L6-v2 sentence encoder"
 
 
 def default_image_size(summary):

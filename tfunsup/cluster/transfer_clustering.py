@@ -1,6 +1,7 @@
-"""Transfer clustering: cluster unlabeled images in a pretrained backbone's
-feature space, then turn the clusters into a classifier (seed 001's flow:
-pretrained CNN -> features -> K-means -> classifier on the cluster labels)."""
+"""Transfer clustering: cluster unlabeled images or texts in a pretrained
+backbone's feature space, then turn the clusters into a classifier (seed
+001's flow: pretrained CNN -> features -> K-means -> classifier on the
+cluster labels)."""
 
 import numbers
 import warnings
@@ -16,15 +17,18 @@ from tfunsup import training
 from tfunsup.backbones.defaults import (
     DIGIT_BACKBONE,
     IMAGENET_BACKBONE,
+    TEXT_SEQUENCE_LENGTH,
     choose_default_backbone,
     default_flip_average,
     default_image_size,
+    default_text_encoder,
     domain_mismatch,
 )
 from tfunsup.backbones.load_backbone import flip_averaged, load_backbone
 from tfunsup.data.datasets import ArrayDataset, ImageDataset
 from tfunsup.data.features import extract_features
 from tfunsup.data.pipeline import image_pipeline, make_dataset
+from tfunsup.data.text import TextDataset
 from tfunsup.data.validation import check_images, check_n_clusters
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.metrics.clustering import clustering_scores
@@ -77,19 +81,33 @@ def _l2_normalize(features):
 
 
 def as_dataset(X):
-    """An `ImageDataset` from a dataset or an image array.
+    """An `ImageDataset` or `TextDataset` from a dataset, an image array or texts.
 
     Args:
-        X: `tfunsup.data.ImageDataset`, or float32 `(n, height, width,
-            channels)` in [0, 1] (rank 3 is read as grayscale).
+        X: `tfunsup.data.ImageDataset` or `tfunsup.data.text.TextDataset`;
+            float32 `(n, height, width, channels)` in [0, 1] (rank 3 is read
+            as grayscale); or a list / 1-D array of `str` (texts; ids are
+            their positions).
 
     Raises:
-        ValueError: bad image arrays.
+        ValueError: bad image arrays, an empty dataset or a text that is not
+            a `str`.
     """
-    if isinstance(X, ImageDataset):
+    if isinstance(X, (ImageDataset, TextDataset)):
         if len(X) == 0:
             raise ValueError("Expected at least one item in the dataset. Received 0.")
         return X
+    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype.kind in "OUS"):
+        texts = np.asarray(X, dtype=object)
+        if texts.ndim != 1 or len(texts) == 0:
+            raise ValueError("Expected texts as a non-empty 1-D sequence of str. Received: "
+                             f"shape={texts.shape}")
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise ValueError(f"Expected every text to be a str. Received: X[{bad[0]}]="
+                             f"{texts[bad[0]]!r}")
+        return TextDataset(texts, np.arange(len(texts)).astype(str).astype(object), None,
+                           "texts")
     return ArrayDataset(check_images(X), None, "array")
 
 
@@ -102,36 +120,46 @@ def _auto_or_int(value, minimum, below=None):
 
 
 def load_feature_backbone(backbone, dataset, *, image_size=None, flip_average="auto",
-                          weights="imagenet", trainable=False, summary=None):
+                          weights="imagenet", trainable=False, summary=None,
+                          sequence_length=None):
     """The frozen feature extractor `TransferClustering` uses for a dataset.
 
     Chooses the backbone (`resolve_backbone`), its input size (tiny photos
     go into the default ImageNet backbone at
     `tfunsup.backbones.defaults.TINY_PHOTO_INPUT`) and horizontal-flip
     test-time augmentation (`flip_average="auto"`: on unless the images are
-    digit-like), and loads it.
+    digit-like), and loads it. Texts get a text encoder (by default
+    `tfunsup.backbones.defaults.default_text_encoder`), never flipped.
 
     Args:
         backbone: backbone spec or None (chosen from the data).
-        dataset: `ImageDataset`.
+        dataset: `ImageDataset` or `TextDataset`.
         image_size: `(height, width)` or None (the default rule, else the
             backbone's own).
         flip_average: True, False or `"auto"`.
         weights: `"imagenet"` or None, for `keras:` specs.
         trainable: bool, passed to `load_backbone`.
         summary: the dataset's `ImageSummary`, if already computed.
+        sequence_length: tokens per text for keras-hub text encoders (None:
+            `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
 
     Returns:
         `(model, spec, image_size, reason)`: the keras.Model (images ->
-        features, with `image_spec` and `spec_name`), the spec loaded, the
-        resolved image size (None: the backbone's own) and why this backbone.
+        features, with `image_spec` and `spec_name`; for text, strings ->
+        features with `modality == "text"`), the spec loaded, the resolved
+        image size (None: the backbone's own) and why this backbone.
 
     Raises:
-        ValueError: `flip_average` not True, False or "auto".
+        ValueError: `flip_average` not True, False or "auto"; for text,
+            `flip_average=True`, an `image_size` or a backbone that does not
+            take strings.
     """
     if flip_average not in (True, False, "auto"):
         raise ValueError("Expected flip_average True, False or 'auto'. Received: "
                          f"flip_average={flip_average!r}")
+    if isinstance(dataset, TextDataset):
+        return _load_text_backbone(backbone, image_size, flip_average, trainable,
+                                   sequence_length, weights)
     summary = summary or dataset.summary()
     spec, reason = resolve_backbone(backbone, dataset, summary)
     if image_size is None and backbone is None and spec == IMAGENET_BACKBONE:
@@ -143,6 +171,24 @@ def load_feature_backbone(backbone, dataset, *, image_size=None, flip_average="a
         model = flip_averaged(model)
         reason = f"{reason}; features averaged with the mirrored image"
     return model, spec, image_size, reason
+
+
+def _load_text_backbone(backbone, image_size, flip_average, trainable, sequence_length,
+                        weights):
+    if flip_average is True or image_size is not None:
+        raise ValueError("flip_average and image_size apply to images. Received text with "
+                         f"flip_average={flip_average!r}, image_size={image_size!r}")
+    spec, reason = (backbone, "given") if backbone is not None else default_text_encoder()
+    if isinstance(spec, keras.Model) and getattr(spec, "modality", None) == "text":
+        spec.trainable = trainable
+        return spec, spec, None, reason  # e.g. a text encoder adapted in memory
+    model = load_backbone(spec, trainable=trainable, weights=weights,
+                          sequence_length=sequence_length or TEXT_SEQUENCE_LENGTH)
+    if getattr(model, "modality", None) != "text":
+        raise ValueError(f"Expected a text encoder (strings -> features) for text data. "
+                         f"Received: backbone={getattr(model, 'spec_name', spec)!r}, "
+                         "which takes images")
+    return model, spec, None, reason
 
 
 def resolve_backbone(backbone, dataset, summary=None):
@@ -169,9 +215,11 @@ def resolve_backbone(backbone, dataset, summary=None):
 
 
 class TransferClustering(ClusterMixin, BaseEstimator):
-    """Clusters images with a transferred backbone and trains a classifier on the clusters.
+    """Clusters images or texts with a transferred backbone and trains a classifier on the clusters.
 
-    `fit(X)` runs, without any labels:
+    `fit(X)` runs, without any labels (texts take the same road with a text
+    encoder as the backbone, by default all-MiniLM-L6-v2, and are never
+    fine-tuned or flipped):
 
     1. features: the backbone (TF Hub handle, SavedModel, `keras:`
        application or keras.Model; by default chosen from the data) maps
@@ -206,7 +254,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         backbone: backbone spec for `tfunsup.backbones.load_backbone`, or
             None to choose from the data (`choose_default_backbone`: the
             MNIST-5k source model for small grey digit-like images, else
-            ImageNet MobileNetV2).
+            ImageNet MobileNetV2; for texts `default_text_encoder`,
+            all-MiniLM-L6-v2). A text encoder (keras-hub preset or string
+            SavedModel) for texts.
         n_clusters: int >= 2, number of clusters K, or `"auto"` to estimate
             it from the eigengap of the k-NN graph's Laplacian
             (`tfunsup.cluster.n_clusters`), at most `max_clusters`.
@@ -239,7 +289,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             epochs) instead of self-labeling rounds.
         fine_tune: True, False or `"auto"` (fine-tune backbones of at most
             `FINE_TUNE_MAX_PARAMS` parameters; larger ones stay frozen and
-            the head trains on cached features).
+            the head trains on cached features). Text encoders stay frozen
+            (`"auto"`; True raises).
         learning_rate: Adam learning rate of the head.
         weights: `"imagenet"` or None, for `keras:` backbone specs.
         batch_size: int >= 1, or None to size feature-extraction batches
@@ -250,7 +301,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             px a side, 144 x 144: `tfunsup.backbones.defaults.default_image_size`).
         flip_average: average each image's features with its mirror image's
             (`tfunsup.backbones.flip_averaged`): True, False or `"auto"` (on
-            unless the images are small grey digit-like ones).
+            unless the images are small grey digit-like ones; off for text).
+        sequence_length: int >= 8 or None; tokens per text of a keras-hub
+            text encoder (None: `TEXT_SEQUENCE_LENGTH`, 256).
         max_clusters: int, largest K considered by `n_clusters="auto"`.
         jit_compile: XLA for the head's train step (`"auto"`: Keras decides).
         seed: int or None; seeds the random number generators.
@@ -283,8 +336,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         svm_: fitted `sklearn.svm.LinearSVC`.
         head_: keras.Model, features -> `(batch, n_clusters)` probabilities
             (None when `head_epochs == 0`).
-        classifier_: keras.Model, images at any size -> probabilities
-            (backbone + head; None when `head_epochs == 0`).
+        classifier_: keras.Model, images at any size (or strings `(batch,)`
+            for text) -> probabilities (backbone + head; None when
+            `head_epochs == 0`).
         labels_: int `(m,)` final cluster of each readable fit item.
         confidences_: float `(m,)` probability of that cluster.
 
@@ -300,8 +354,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
                  pca_components=None, graph_neighbors="auto", umap_neighbors="auto",
                  confidence=0.8, head_epochs=15, fine_tune="auto", self_labeling_rounds="auto",
                  refinement=False, learning_rate=3e-4, weights="imagenet",
-                 batch_size=None, image_size=None, flip_average="auto", max_clusters=50,
-                 jit_compile="auto", seed=None, deterministic=False, strategy=None, verbose=1):
+                 batch_size=None, image_size=None, flip_average="auto", sequence_length=None,
+                 max_clusters=50, jit_compile="auto", seed=None, deterministic=False,
+                 strategy=None, verbose=1):
         self.backbone = backbone
         self.n_clusters = n_clusters
         self.clustering = clustering
@@ -319,6 +374,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self.batch_size = batch_size
         self.image_size = image_size
         self.flip_average = flip_average
+        self.sequence_length = sequence_length
         self.max_clusters = max_clusters
         self.jit_compile = jit_compile
         self.deterministic = deterministic
@@ -361,9 +417,10 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         """Clusters `X` and trains the classifiers; uses no labels.
 
         Args:
-            X: `tfunsup.data.ImageDataset` (files are streamed), or float32
+            X: `tfunsup.data.ImageDataset` (files are streamed), float32
                 `(n, height, width, channels)` in [0, 1] (channels 1 or 3;
-                rank 3 is read as grayscale).
+                rank 3 is read as grayscale), a `TextDataset` or a list of
+                `str` texts.
             y: ignored (scikit-learn convention); labels never reach `fit`.
             features: optional `tfunsup.data.Features` already computed for
                 `X` with this backbone (e.g. loaded from a cache); skips the
@@ -374,23 +431,28 @@ class TransferClustering(ClusterMixin, BaseEstimator):
 
         Raises:
             ValueError: bad images or parameters (before any work starts), or
-                no readable image.
+                no readable image; `fine_tune=True` with texts.
         """
         dataset = as_dataset(X)
         self._check_params(len(dataset) if features is None else len(features.index))
+        self.modality_ = "text" if isinstance(dataset, TextDataset) else "image"
+        if self.modality_ == "text" and self.fine_tune is True:
+            raise ValueError("Text encoders are not fine-tuned with the clustering head. "
+                             "Received: fine_tune=True with text")
         set_seed(self.seed)
         strategy = get_strategy(self.strategy)
-        summary = dataset.summary()
+        summary = dataset.summary() if self.modality_ == "image" else None
         with strategy.scope():
             self.backbone_, spec, self.image_size_, self.backbone_choice_ = \
                 load_feature_backbone(self.backbone, dataset, image_size=self.image_size,
                                       flip_average=self.flip_average, weights=self.weights,
-                                      summary=summary)
+                                      summary=summary, sequence_length=self.sequence_length)
         self.backbone_name_ = getattr(self.backbone_, "spec_name", str(spec))
         self.image_spec_ = self.backbone_.image_spec
-        mismatch = domain_mismatch(self.image_spec_, summary, self.backbone_name_)
-        if mismatch:
-            warnings.warn(mismatch, stacklevel=2)
+        if summary is not None:
+            mismatch = domain_mismatch(self.image_spec_, summary, self.backbone_name_)
+            if mismatch:
+                warnings.warn(mismatch, stacklevel=2)
         self.n_channels_ = dataset.images.shape[-1] if isinstance(dataset, ArrayDataset) else 3
         if features is None:
             features = extract_features(self.backbone_, dataset, backbone_name=self.backbone_name_,
@@ -426,6 +488,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         return self.fit(X, **kwargs).labels_
 
     def _wants_fine_tuning(self):
+        if self.modality_ == "text":
+            return False
         if self.fine_tune == "auto":
             return self.backbone_.count_params() <= FINE_TUNE_MAX_PARAMS
         return bool(self.fine_tune)
@@ -546,7 +610,12 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         return trainer, head, self._classifier(head, backbone), backbone
 
     def _classifier(self, head, backbone):
-        """images at any size -> spec -> backbone -> head (for export)."""
+        """images at any size -> spec -> backbone -> head (for export);
+        strings -> text encoder -> head for text."""
+        if self.modality_ == "text":
+            texts = keras.Input(shape=(), dtype="string", name="texts")
+            return keras.Model(texts, head(backbone(texts, training=False)),
+                               name="transfer_clustering_classifier")
         spec = self.image_spec_
         to_spec = ToImageSpec(spec.height, spec.width, spec.channels, spec.content_fraction,
                               crop_to_aspect_ratio=spec.crop_to_aspect_ratio,
@@ -664,6 +733,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
     def _features_of(self, X, backbone):
         """`(features of the readable items, their positions, n items)`."""
         dataset = as_dataset(X)
+        if isinstance(dataset, TextDataset) != (self.modality_ == "text"):
+            raise ValueError(f"Expected {'texts' if self.modality_ == 'text' else 'images'} "
+                             f"like the fit data. Received: {type(dataset).__name__}")
         if isinstance(dataset, ArrayDataset) and dataset.images.shape[-1] != self.n_channels_:
             raise ValueError(
                 f"Expected images with {self.n_channels_} channels like the fit data. "
@@ -676,7 +748,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         """Backbone features of `X`, normalised/projected as in `fit`.
 
         Args:
-            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in
+                [0, 1]; `TextDataset` or a list of `str` when fitted on text.
 
         Returns:
             float32 `(n, d)`: `d` is `pca_components` or the feature dim;
@@ -708,7 +781,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         """Cluster index of each image.
 
         Args:
-            X: `ImageDataset` or float32 `(n, height, width, channels)` in [0, 1].
+            X: `ImageDataset` or float32 `(n, height, width, channels)` in
+                [0, 1]; `TextDataset` or a list of `str` when fitted on text.
             method: `"head"` (the Keras classifier) or `"svm"`.
 
         Returns:
@@ -743,8 +817,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
 
     def export(self, path, overwrite=False):
         """Exports backbone + head as one SavedModel (`serve`: float32 images
-        `(batch, height, width, channels)` in [0, 1] at any size ->
-        `(batch, n_clusters)` probabilities).
+        `(batch, height, width, channels)` in [0, 1] at any size, or for
+        text a string tensor `(batch,)`, -> `(batch, n_clusters)`
+        probabilities).
 
         Raises:
             NotFittedError: before `fit`.

@@ -215,11 +215,13 @@ def dataset_names():
 
 
 def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
-                 label_pattern=None, speakers=None):
+                 label_pattern=None, speakers=None, text_column=None, label_column=None):
     """Loads a dataset by name, folder path or `.npz` path.
 
     The modality follows the data: a folder of `.wav` files (or an FSDD
-    name) gives a `tfunsup.data.AudioDataset`, a folder of images a
+    name) gives a `tfunsup.data.AudioDataset`, a folder of `.txt` files or
+    a CSV/TSV table a `tfunsup.data.text.TextDataset`
+    (`tfunsup.data.text.is_text_data`), a folder of images a
     `FileDataset`, arrays an `ArrayDataset`.
 
     Args:
@@ -249,14 +251,19 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
             Overrides sub-folder labels. Labels only ever score. Also for
             folders of wav files.
         speakers: for `"fsdd"` only: iterable of speaker names to keep.
+        text_column, label_column: for CSV/TSV text tables only: the
+            column (name or 0-based index) holding the texts / the labels;
+            None picks them as `tfunsup.data.text.load_text_dataset` does.
 
     Returns:
-        An `ArrayDataset`, a `FileDataset` or an `AudioDataset`.
+        An `ArrayDataset`, a `FileDataset`, an `AudioDataset` or a
+        `TextDataset`.
 
     Raises:
         ValueError: unknown name or speaker, empty folder, bad arrays, a
             label pattern that matches no file or not every file,
-            `speakers` with a dataset other than FSDD.
+            `speakers` with a dataset other than FSDD, `text_column` or
+            `label_column` with data that is not a text table.
         FileNotFoundError: a path that does not exist.
         DatasetUnavailableError: a keras.datasets name while offline.
     """
@@ -286,8 +293,17 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
         from tfunsup.data.digit_formats import load_digit_dataset
         return load_digit_dataset(key, split)
     path = Path(key).expanduser()
+    from tfunsup.data import text
+
+    is_table = path.is_file() and text.is_text_data(path)
+    if (text_column is not None or label_column is not None) and not is_table:
+        raise ValueError(
+            "text_column / label_column apply to CSV/TSV text tables only. Received: "
+            f"name={key!r}, text_column={text_column!r}, label_column={label_column!r}")
     if key.endswith(".npz"):
         return _load_npz(path)
+    if text.is_text_data(path):
+        return text.load_text_dataset(path, text_column=text_column, label_column=label_column)
     if audio.is_audio_data(path):
         return audio.load_audio_dataset(path, label_pattern=label_pattern)
     if path.is_dir():
@@ -300,7 +316,7 @@ def load_dataset(name, *, split="train", image_size=(128, 128), channels=None,
         raise FileNotFoundError(f"Dataset path '{key}' does not exist.")
     raise ValueError(
         f"Unknown dataset '{key}'. Expected one of {', '.join(dataset_names())}, "
-        "a folder of images, or a .npz file."
+        "a folder of images, text (.txt files, .csv/.tsv) or wav files, or a .npz file."
     )
 
 

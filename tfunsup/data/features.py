@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from tfunsup.data.datasets import FileDataset
 from tfunsup.data.pipeline import decode_image, image_pipeline
+from tfunsup.data.text import TextDataset
 
 FEATURES_FILENAME = "features.npz"
 # `batch_size=None` sizes batches to about this many input pixels (32 images
@@ -62,9 +63,13 @@ class Features:
 
 def dataset_fingerprint(dataset):
     """A SHA-1 of the dataset's items: file paths, sizes and modification
-    times for a folder; the array bytes for in-memory data."""
+    times for a folder; the texts of a `TextDataset`; the array bytes for
+    in-memory data."""
     digest = hashlib.sha1()
-    if isinstance(dataset, FileDataset):
+    if isinstance(dataset, TextDataset):
+        for text in dataset.texts:
+            digest.update(str(text).encode("utf-8", "replace") + b"\0")
+    elif isinstance(dataset, FileDataset):
         for path in dataset.files:
             stat = os.stat(path)
             digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -73,20 +78,22 @@ def dataset_fingerprint(dataset):
     return digest.hexdigest()
 
 
-def feature_key(dataset, backbone_name, spec):
+def feature_key(dataset, backbone_name, spec, sequence_length=None):
     """The cache key of a dataset's features under a backbone and input spec.
 
     Args:
-        dataset: `FileDataset` or `ArrayDataset`.
+        dataset: `FileDataset`, `ArrayDataset` or `TextDataset`.
         backbone_name: str naming the backbone (its spec string).
-        spec: `ImageSpec` the images are brought to.
+        spec: `ImageSpec` the images are brought to, or None for text.
+        sequence_length: tokens per text of a text encoder (None for images).
 
     Returns:
         dict of JSON-able values.
     """
     return {"data": str(dataset.name), "n_items": len(dataset),
             "fingerprint": dataset_fingerprint(dataset), "backbone": str(backbone_name),
-            "image_spec": dataclasses.asdict(spec)}
+            "image_spec": None if spec is None else dataclasses.asdict(spec),
+            "sequence_length": sequence_length}
 
 
 def find_unreadable(dataset, batch_size=256):
@@ -121,13 +128,19 @@ def auto_batch_size(spec, maximum=256):
 
 
 def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_size=None,
-                     num_shards=1, shard_index=0, verbose=0):
+                     num_shards=1, shard_index=0, cache_dir=None, verbose=0):
     """Runs a frozen backbone over a dataset, streaming, skipping bad files.
+
+    A `TextDataset` goes through a text encoder instead
+    (`tfunsup.backbones.text_encoder.encode_texts`: batches padded to their
+    longest text, embeddings cached in `cache_dir`).
 
     Args:
         backbone: keras.Model mapping `(batch, h, w, c)` images in [0, 1] to
-            `(batch, feature_dim)` features (from `load_backbone`).
-        dataset: `FileDataset` or `ArrayDataset`.
+            `(batch, feature_dim)` features (from `load_backbone`), or, for a
+            `TextDataset`, a text encoder mapping strings `(batch,)` to
+            `(batch, feature_dim)` (`modality == "text"`).
+        dataset: `FileDataset`, `ArrayDataset` or `TextDataset`.
         spec: `ImageSpec` of the input; default `backbone.image_spec`.
         backbone_name: str for the cache key; default `backbone.spec_name`.
         batch_size: int >= 1, or None for `auto_batch_size(spec)` (32 at
@@ -135,14 +148,23 @@ def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_
             activations dominate peak memory).
         num_shards, shard_index: extract only this worker's share (see
             `image_pipeline`); merge the shards with `merge_features`.
+            Images only.
+        cache_dir: folder of the text-embedding cache (text only; None: no
+            cache).
         verbose: 0 silent, 1 a progress bar.
 
     Returns:
         `Features`. Peak memory is the feature matrix plus a few batches.
 
     Raises:
-        ValueError: no item of the dataset (or of the shard) is readable.
+        ValueError: no item of the dataset (or of the shard) is readable;
+            a text dataset with an image backbone or the reverse, or with
+            `num_shards > 1`.
     """
+    is_text = getattr(backbone, "modality", None) == "text"
+    if isinstance(dataset, TextDataset) or is_text:
+        return _text_features(backbone, dataset, is_text, backbone_name, batch_size,
+                              num_shards, cache_dir, verbose)
     spec = spec or backbone.image_spec
     batch_size = batch_size or auto_batch_size(spec)
     backbone_name = backbone_name or getattr(backbone, "spec_name", backbone.name)
@@ -183,6 +205,28 @@ def extract_features(backbone, dataset, *, spec=None, backbone_name=None, batch_
     return Features(features[:filled], kept, skipped, key)
 
 
+def _text_features(encoder, dataset, is_text, backbone_name, batch_size, num_shards,
+                   cache_dir, verbose):
+    if not (is_text and isinstance(dataset, TextDataset)):
+        what = "a text encoder" if is_text else "an image backbone"
+        raise ValueError(
+            f"Expected a text encoder for text data and an image backbone for images. "
+            f"Received: {what} '{getattr(encoder, 'spec_name', encoder.name)}' with a "
+            f"{type(dataset).__name__}.")
+    if num_shards != 1:
+        raise ValueError(f"Sharded extraction is for images. Received: num_shards={num_shards} "
+                         "with text (text embeddings are cached instead).")
+    from tfunsup.backbones.text_encoder import encode_texts
+
+    backbone_name = backbone_name or getattr(encoder, "spec_name", encoder.name)
+    key = dict(feature_key(dataset, backbone_name, None,
+                           getattr(encoder, "sequence_length", None)),
+               num_shards=1, shard_index=0)
+    embeddings = encode_texts(encoder, list(dataset.texts), batch_size=batch_size or 32,
+                              cache_dir=cache_dir, verbose=bool(verbose))
+    return Features(embeddings, np.arange(len(dataset), dtype=np.int64), (), key)
+
+
 def save_features(path, result, ids):
     """Writes `Features` to an `.npz` (`features`, `index`, `ids` of the kept
     items, `skipped`, `key` as JSON).
@@ -218,7 +262,7 @@ def load_features(path):
 
 
 def _same_source(key, expected):
-    fields = ("data", "n_items", "fingerprint", "backbone", "image_spec")
+    fields = ("data", "n_items", "fingerprint", "backbone", "image_spec", "sequence_length")
     return all(key.get(f) == expected.get(f) for f in fields)
 
 
@@ -245,7 +289,8 @@ def merge_features(parts, expected_key=None):
                 "Feature files come from different data, backbones or input specs: "
                 f"{part.key} vs {reference}.")
     if expected_key is not None and not _same_source(reference, expected_key):
-        diff = [f for f in ("data", "n_items", "fingerprint", "backbone", "image_spec")
+        diff = [f for f in ("data", "n_items", "fingerprint", "backbone", "image_spec",
+                            "sequence_length")
                 if reference.get(f) != expected_key.get(f)]
         raise FeatureCacheMismatchError(
             f"Saved features do not match this run ({', '.join(diff)} differ): saved "

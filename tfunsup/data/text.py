@@ -46,6 +46,13 @@ class TextDataset:
     def __len__(self):
         return len(self.texts)
 
+    def subset(self, index):
+        """The texts at positions `index` (int array), with their ids and labels."""
+        index = np.asarray(index, dtype=np.int64)
+        return dataclasses.replace(
+            self, texts=self.texts[index], ids=self.ids[index],
+            labels=None if self.labels is None else self.labels[index], skipped=())
+
     def without_labels(self):
         """The same texts with `labels=None`."""
         return dataclasses.replace(self, labels=None, class_names=None)

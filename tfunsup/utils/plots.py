@@ -89,3 +89,35 @@ def save_embedding(features, assignments, path, method="pca", seed=0, title=None
     ax.set_title(title or f"Backbone features ({method.upper()}), coloured by cluster")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+def save_top_terms(terms, assignments, path, per_cluster=8):
+    """One panel per cluster with its top terms as horizontal bars: the
+    text analogue of `save_cluster_montage`.
+
+    Args:
+        terms: dict `{cluster: [(term, score), ...]}` best first, from
+            `tfunsup.cluster.top_terms.top_terms`.
+        assignments: int `(n,)` cluster index per text (for the sizes).
+        path: PNG file to write.
+        per_cluster: terms shown per cluster.
+    """
+    assignments = np.asarray(assignments)
+    clusters = sorted(terms)
+    n_cols = min(len(clusters), 5)
+    n_rows = int(np.ceil(len(clusters) / n_cols))
+    fig = Figure(figsize=(2.6 * n_cols, 0.25 * per_cluster * n_rows + 0.6 * n_rows))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for ax in axes.flat[len(clusters):]:
+        ax.axis("off")
+    for ax, cluster in zip(axes.flat, clusters):
+        shown = terms[cluster][:per_cluster]
+        ax.barh(np.arange(len(shown)), [score for _, score in shown], color="tab:blue")
+        ax.set_yticks(np.arange(len(shown)), [term for term, _ in shown], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xticks([])
+        ax.set_title(f"cluster {cluster} (n={int(np.sum(assignments == cluster))})",
+                     fontsize=8)
+    fig.suptitle("Top terms per cluster (class-based TF-IDF)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
