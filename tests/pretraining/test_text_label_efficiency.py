@@ -17,36 +17,9 @@ from tfunsup.pretraining import (  # noqa: E402
     label_efficiency,
 )
 
-POSITIVE = "good great fun superb".split()
-NEGATIVE = "bad awful boring dull".split()
-FILLER = "the movie film plot a".split()
-
-
-def sentiment_texts(n, seed):
-    """Texts of filler words plus one sentiment word; label 1 = negative."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 2
-    texts = [" ".join([*rng.choice(FILLER, 3), rng.choice(NEGATIVE if y else POSITIVE)])
-             for y in labels]
-    return np.asarray(texts, dtype=object), labels
-
-
-@pytest.fixture(scope="module")
-def tiny_preset(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tiny_bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER]
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
-    keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16) \
-        .save_to_preset(str(folder))
-    keras_hub.models.BertBackbone(
-        vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=8,
-        intermediate_dim=16, max_sequence_length=16, dropout=0.1).save_to_preset(str(folder))
-    return folder
-
-
 @pytest.fixture
-def encoder(tiny_preset):
-    return load_text_encoder(tiny_preset, sequence_length=16)
+def encoder(tiny_text_preset):
+    return load_text_encoder(tiny_text_preset, sequence_length=16)
 
 
 def test_scratch_encoder_shares_the_tokenizer_and_ignores_padding(encoder):
@@ -61,33 +34,31 @@ def test_scratch_encoder_shares_the_tokenizer_and_ignores_padding(encoder):
         build_scratch_text_encoder(encoder, embedding_dim=0)
 
 
-def test_text_label_efficiency_rows_runs_and_predictions(encoder, tmp_path):
+def test_text_label_efficiency_rows_runs_and_predictions(encoder, tmp_path, sentiment_texts):
     train_texts, train_labels = sentiment_texts(80, seed=0)
     test_texts, test_labels = sentiment_texts(40, seed=1)
     before = [w.copy() for w in encoder.get_weights()]
     result = label_efficiency(encoder, train_texts, train_labels, test_texts, test_labels,
-                              fractions=(0.5, 1.0), seeds=(0,), head_steps=20,
-                              fine_tune_steps=2, head_learning_rate=0.05,
-                              scratch_learning_rate=0.05, batch_size=16, cache_dir=tmp_path)
+                              fractions=(1.0,), seeds=(0,), head_steps=20, fine_tune_steps=2,
+                              head_learning_rate=0.05, scratch_learning_rate=0.05,
+                              batch_size=16, cache_dir=tmp_path)
     table = result["label_efficiency"]
     assert [(r["fraction"], r["method"]) for r in table] == [
-        (f, m) for f in (0.5, 1.0) for m in ("pretrained", "fine-tuned", "scratch")]
-    assert [r["n_labels"] for r in result["runs"][:3]] == [40, 40, 40]
-    assert len(result["predictions"]) == len(result["runs"]) == 6
+        (1.0, m) for m in ("pretrained", "fine-tuned", "scratch")]
+    assert [r["n_labels"] for r in result["runs"]] == [80, 80, 80]
+    assert len(result["predictions"]) == len(result["runs"])
     for run, predicted in zip(result["runs"], result["predictions"]):
         assert predicted.shape == (40,)
         assert run["acc"] == pytest.approx(np.mean(predicted == test_labels))
     # One word decides the label: the scratch bag of tokens learns it from 80 labels.
-    full_scratch = [r["acc"] for r in result["runs"]
-                    if r["method"] == "scratch" and r["fraction"] == 1.0]
-    assert min(full_scratch) >= 0.9, full_scratch
+    assert result["runs"][2]["acc"] >= 0.9, result["runs"]
     assert len(list(tmp_path.glob("*.npz"))) == 2  # train and test embeddings cached
     for old, new in zip(before, encoder.get_weights()):  # restored after fine-tuning
         np.testing.assert_array_equal(old, new)
     assert not encoder.trainable_weights
 
 
-def test_text_label_efficiency_rejects_bad_input(encoder):
+def test_text_label_efficiency_rejects_bad_input(encoder, sentiment_texts):
     texts, labels = sentiment_texts(20, seed=0)
     with pytest.raises(ValueError, match="train_inputs of str"):
         label_efficiency(encoder, [1, 2, 3], [0, 1, 0], texts, labels)
@@ -108,14 +79,14 @@ def test_random_word_deletion_only_in_training():
         RandomWordDeletion(1.0)
 
 
-def test_adapt_text_encoder_trains_in_place_and_renames(encoder, tmp_path):
+def test_adapt_text_encoder_trains_in_place_and_renames(encoder, tmp_path, sentiment_texts):
     texts, _ = sentiment_texts(64, seed=0)
     before = encode_texts(encoder, texts[:8])
     name = encoder.spec_name
-    result = adapt_text_encoder(encoder, texts, epochs=2, batch_size=16, learning_rate=1e-2,
+    result = adapt_text_encoder(encoder, texts, epochs=1, batch_size=16, learning_rate=1e-2,
                                 temperature=0.1, word_deletion=0.2, max_texts=48, seed=0)
     assert result["encoder"] is encoder and result["n_texts"] == 48
-    assert len(result["loss"]) == 2 and np.all(np.isfinite(result["loss"]))
+    assert len(result["loss"]) == 1 and np.all(np.isfinite(result["loss"]))
     assert not encoder.trainable_weights  # trainability restored
     assert encoder.spec_name.startswith(name + ",simcse(") and "seed=0" in encoder.spec_name
     assert np.abs(encode_texts(encoder, texts[:8]) - before).max() > 1e-3
@@ -126,7 +97,7 @@ def test_adapt_text_encoder_trains_in_place_and_renames(encoder, tmp_path):
     (dict(temperature=0), "temperature"), (dict(max_texts=1), "max_texts"),
     (dict(batch_size=64), "at least batch_size=64"),
 ])
-def test_adapt_text_encoder_bad_parameters(encoder, kwargs, match):
+def test_adapt_text_encoder_bad_parameters(encoder, kwargs, match, sentiment_texts):
     texts, _ = sentiment_texts(40, seed=0)
     with pytest.raises(ValueError, match=match):
         adapt_text_encoder(encoder, texts, **kwargs)
