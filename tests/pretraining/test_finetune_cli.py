@@ -20,6 +20,9 @@ def test_small_run_writes_table_figure_and_encoder(tmp_path):
                                                             (0.1, "scratch")]
     assert set(rows[0]) == {"fraction", "method", "mean_acc", "std_acc", "seeds"}
     assert (out / "label_efficiency.png").stat().st_size > 1000
+    rows = (out / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "id,label,pretrained@10%/seed0,scratch@10%/seed0"
+    assert len(rows) == 1 + metrics["n_test"]
     encoder = tf.saved_model.load(str(out / "encoder"))
     features = encoder.serve(tf.constant(load_dataset("digits").images[:3])).numpy()
     assert features.shape == (3, 8) and np.all(np.isfinite(features))
