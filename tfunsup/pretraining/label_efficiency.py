@@ -36,7 +36,7 @@ def labeled_subset(labels, fraction, seed):
     size = int(round(fraction * len(labels)))
     if size < n_classes:
         raise ValueError(
-            f"fraction={fraction} of {len(labels)} training images is {size} labels, fewer "
+            f"fraction={fraction} of {len(labels)} training items is {size} labels, fewer "
             f"than the {n_classes} classes; use a larger fraction or more data.")
     subset, _ = train_test_split(np.arange(len(labels)), train_size=size, stratify=labels,
                                  random_state=seed)
