@@ -241,6 +241,58 @@ def text_encoder_from_hub_layer(layer, spec_name):
     return model
 
 
+def build_scratch_text_encoder(encoder, embedding_dim=64, seed=None):
+    """A from-scratch text encoder sharing a pretrained encoder's tokenizer.
+
+    The texts go through `encoder`'s own keras-hub preprocessor (same
+    tokenizer, vocabulary and truncation), then a randomly initialised token
+    embedding table, masked-mean-pooled over the real tokens: a fastText-style
+    bag of token embeddings. It is the "no pretraining" baseline of
+    `tfunsup.pretraining.label_efficiency` on text, trained end to end on the
+    labelled texts only.
+
+    Args:
+        encoder: a model from `load_text_encoder` (it needs `preprocessor`).
+        embedding_dim: int >= 1, size of the token embeddings and the output.
+        seed: int or None, seeds the embedding initialiser.
+
+    Returns:
+        A functional `keras.Model` mapping a string tensor `(batch,)` to
+        float32 `(batch, embedding_dim)`, with `modality = "text"`,
+        `feature_dim` and `sequence_length` as `encoder`'s.
+
+    Raises:
+        ValueError: `encoder` has no keras-hub preprocessor, or a bad
+            `embedding_dim`.
+
+    Reference:
+        Joulin, Grave, Bojanowski, Mikolov. Bag of Tricks for Efficient Text
+        Classification. EACL 2017.
+    """
+    preprocessor = getattr(encoder, "preprocessor", None)
+    if preprocessor is None:
+        raise ValueError("Expected a keras-hub text encoder with a `preprocessor` "
+                         f"(load_text_encoder). Received: encoder={getattr(encoder, 'name', encoder)!r}")
+    if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
+        raise ValueError(f"Expected embedding_dim >= 1. Received: embedding_dim={embedding_dim!r}")
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    tokens = preprocessor(texts)
+    embedded = keras.layers.Embedding(
+        preprocessor.tokenizer.vocabulary_size(), embedding_dim,
+        embeddings_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=seed),
+        name="token_embedding")(tokens["token_ids"])
+    pooled = MaskedPooling("mean", normalize=False, name="pool")(embedded, tokens["padding_mask"])
+    model = keras.Model(texts, pooled, name="scratch_text_encoder")
+    model.modality = "text"
+    model.image_spec = None
+    model.spec_name = f"scratch,{embedding_dim}"
+    model.sequence_length = getattr(encoder, "sequence_length", None)
+    model.feature_dim = embedding_dim
+    model.preprocessor = preprocessor
+    model.token_encoder = None
+    return model
+
+
 def encode_texts(encoder, texts, *, batch_size=32, cache_dir=None, verbose=False):
     """Embeds texts with a text encoder, optionally cached on disk.
 
@@ -323,5 +375,5 @@ def _encode_bucketed(encoder, texts, batch_size, verbose):
     return out
 
 
-__all__ = ["MaskedPooling", "encode_texts", "is_text_preset", "load_text_encoder",
+__all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset", "load_text_encoder",
            "require_keras_hub", "text_encoder_from_hub_layer"]

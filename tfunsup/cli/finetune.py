@@ -15,6 +15,10 @@ from tfunsup.cli.common import (
 )
 
 
+TEXT_BACKBONE = "hf://sentence-transformers/all-MiniLM-L6-v2"
+SHARED_TEXT_BACKBONE = ("text-encoders", "all-MiniLM-L6-v2")
+
+
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "finetune", help="pretrain an encoder without labels, fine-tune with few labels",
@@ -22,11 +26,16 @@ def add_parser(subparsers):
                     "autoencoder), then for each label fraction and seed train a linear "
                     "probe and fine-tune, against the identical network trained from "
                     "scratch on the same labels; report held-out test accuracy. "
-                    "Default: MNIST-5k.")
+                    "Text data (a CSV/TSV or a folder of .txt files) uses a pretrained "
+                    "text encoder instead (--backbone, optionally adapted to the "
+                    "training texts without labels: --adapt simcse) against a bag of "
+                    "token embeddings trained from scratch. Default: MNIST-5k.")
     parser.add_argument("--data", default="mnist-5k",
-                        help="labeled dataset name or .npz (default: mnist-5k)")
+                        help="labeled dataset name or .npz, or text data: a .csv/.tsv "
+                             "(also .bz2/.gz/.xz) or a folder of .txt files "
+                             "(default: mnist-5k)")
     parser.add_argument("--method", choices=["simclr", "autoencoder"], default="simclr",
-                        help="pretraining objective (default: simclr)")
+                        help="pretraining objective of images (default: simclr)")
     parser.add_argument("--architecture", choices=["conv", "dense"], default="conv")
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--pretrain-epochs", type=int, default=30)
@@ -37,12 +46,38 @@ def add_parser(subparsers):
                         help="seeds per fraction: labeled subsets and initialisations "
                              "(default: 3)")
     parser.add_argument("--test-fraction", type=float, default=0.2,
-                        help="share held out for test accuracy (default: 0.2)")
+                        help="share held out for test accuracy (a stratified split seeded "
+                             "by --seed; default: 0.2)")
     parser.add_argument("--head-steps", type=int, default=200)
-    parser.add_argument("--fine-tune-steps", type=int, default=100)
+    parser.add_argument("--fine-tune-steps", type=int, default=None,
+                        help="steps training the whole network after the head (default: "
+                             "100 for images, 0 for text: a transformer's fine-tuning is "
+                             "slow on a CPU)")
     parser.add_argument("--backup-dir", default=None,
                         help="BackupAndRestore folder of the pretraining "
                              "(default: <out>.backup)")
+    text = parser.add_argument_group("text data")
+    text.add_argument("--backbone", default=None,
+                      help="text encoder: a keras-hub preset folder, hf:// or kaggle:// "
+                           "(default: all-MiniLM-L6-v2 from the shared data folder if "
+                           f"present, else {TEXT_BACKBONE})")
+    text.add_argument("--sequence-length", type=int, default=64,
+                      help="tokens per text (default: 64)")
+    text.add_argument("--text-column", default=None, help="text column of a table")
+    text.add_argument("--label-column", default=None, help="label column of a table")
+    text.add_argument("--classes", nargs="+", default=None,
+                      help="keep only these label values (e.g. fresh rotten)")
+    text.add_argument("--cache-dir", default=None,
+                      help="embedding cache folder (default: $TMPDIR/tfunsup-text-cache)")
+    text.add_argument("--adapt", choices=["none", "simcse"], default="none",
+                      help="adapt the encoder to the training texts without labels first "
+                           "(SimCSE; default: none)")
+    text.add_argument("--adapt-epochs", type=int, default=1)
+    text.add_argument("--adapt-max-texts", type=int, default=2000,
+                      help="training texts the adaptation sees (default: 2000)")
+    text.add_argument("--adapt-word-deletion", type=float, default=0.0,
+                      help="word deletion rate of the adaptation's views (default: 0)")
+    text.add_argument("--adapt-learning-rate", type=float, default=3e-5)
     add_jit_argument(parser)
     add_deterministic_argument(parser)
     add_common_arguments(parser, "runs/finetune")
@@ -54,11 +89,101 @@ def _check_arguments(args):
 
     check_output_dir(args.out, args.overwrite)
     for name in ("latent_dim", "pretrain_epochs", "pretrain_batch_size", "seeds",
-                 "head_steps", "fine_tune_steps", "batch_size"):
+                 "head_steps", "batch_size", "adapt_epochs"):
         check_positive("--" + name.replace("_", "-"), getattr(args, name))
+    if args.fine_tune_steps is not None and args.fine_tune_steps < 0:
+        raise ValueError(f"Expected --fine-tune-steps >= 0. "
+                         f"Received: --fine-tune-steps={args.fine_tune_steps}")
+    if args.sequence_length < 8:
+        raise ValueError(f"Expected --sequence-length >= 8. "
+                         f"Received: --sequence-length={args.sequence_length}")
+    if args.adapt_max_texts < 2:
+        raise ValueError(f"Expected --adapt-max-texts >= 2. "
+                         f"Received: --adapt-max-texts={args.adapt_max_texts}")
+    if not 0.0 <= args.adapt_word_deletion < 1.0:
+        raise ValueError(f"Expected --adapt-word-deletion in [0, 1). "
+                         f"Received: --adapt-word-deletion={args.adapt_word_deletion}")
     for fraction in args.fractions:
         check_fraction("--fractions", fraction, high_inclusive=True)
     check_fraction("--test-fraction", args.test_fraction, high=0.9, high_inclusive=True)
+
+
+def _load_data(args):
+    """The labeled data: a `TextDataset` (text data) or an image dataset."""
+    from tfunsup.data import load_dataset
+    from tfunsup.data.text import is_text_data, load_text_dataset
+
+    if not is_text_data(args.data):
+        return load_dataset(args.data)
+    columns = {key: (int(value) if value.isdigit() else value)
+               for key, value in (("text_column", args.text_column),
+                                  ("label_column", args.label_column)) if value is not None}
+    data = load_text_dataset(args.data, **columns)
+    if args.classes is not None and data.labels is not None:
+        unknown = sorted(set(args.classes) - set(data.class_names))
+        if unknown:
+            raise ValueError(f"Unknown --classes {unknown}. The data's classes: "
+                             f"{list(data.class_names)}")
+        import dataclasses
+
+        import numpy as np
+
+        keep_names = [name for name in data.class_names if name in args.classes]
+        old = [data.class_names.index(name) for name in keep_names]
+        keep = np.isin(data.labels, old)
+        data = dataclasses.replace(
+            data, texts=data.texts[keep], ids=data.ids[keep],
+            labels=np.searchsorted(old, data.labels[keep]).astype("int64"),
+            class_names=tuple(keep_names))
+    return data
+
+
+def _text_encoder(args, train_texts):
+    """The text encoder and a dict describing it (and its adaptation)."""
+    from tfunsup.backbones import load_backbone
+    from tfunsup.data.shared import data_path
+
+    spec = args.backbone
+    if spec is None:
+        shared = data_path(*SHARED_TEXT_BACKBONE)
+        spec = str(shared) if shared.is_dir() else TEXT_BACKBONE
+    encoder = load_backbone(spec, sequence_length=args.sequence_length)
+    info = {"backbone": spec, "sequence_length": args.sequence_length, "adapt": args.adapt}
+    if args.adapt == "simcse":
+        from tfunsup.pretraining import adapt_text_encoder
+
+        if not args.quiet:
+            print(f"Adapting {spec} with SimCSE on up to {args.adapt_max_texts} unlabeled "
+                  "training texts ...", flush=True)
+        start = time.perf_counter()
+        adapted = adapt_text_encoder(
+            encoder, train_texts, epochs=args.adapt_epochs,
+            batch_size=min(32, args.adapt_max_texts, len(train_texts)),
+            learning_rate=args.adapt_learning_rate,
+            word_deletion=args.adapt_word_deletion, max_texts=args.adapt_max_texts,
+            seed=args.seed, verbose=0 if args.quiet else 1)
+        info.update(adapt_epochs=args.adapt_epochs, adapt_texts=adapted["n_texts"],
+                    adapt_loss=adapted["loss"], adapt_word_deletion=args.adapt_word_deletion,
+                    adapt_learning_rate=args.adapt_learning_rate,
+                    adapt_seconds=time.perf_counter() - start)
+    return encoder, info
+
+
+def _write_predictions(path, data, test_index, result):
+    """`predictions.csv`: per test item its id, label and each run's prediction."""
+    import csv
+
+    names = data.class_names
+    columns = [f"{r['method']}@{100 * r['fraction']:g}%/seed{r['seed']}" for r in result["runs"]]
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "label", *columns])
+        for row, item in enumerate(test_index):
+            label = data.labels[item]
+            values = [p[row] for p in result["predictions"]]
+            if names:
+                label, values = names[label], [names[v] for v in values]
+            writer.writerow([data.ids[item], label, *values])
 
 
 def run(args):
@@ -67,12 +192,19 @@ def run(args):
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    from tfunsup.data import load_dataset
+    from tfunsup.data.text import TextDataset
     from tfunsup.pretraining.label_efficiency import labeled_subset
 
-    data = load_dataset(args.data)
+    data = _load_data(args)
     if data.labels is None:
         raise ValueError(f"Fine-tuning needs labeled data; '{args.data}' has no labels.")
+    text = isinstance(data, TextDataset)
+    fine_tune_steps = args.fine_tune_steps
+    if fine_tune_steps is None:
+        fine_tune_steps = 0 if text else 100
+    if not text and fine_tune_steps < 1:
+        raise ValueError("Expected --fine-tune-steps >= 1 with images. "
+                         f"Received: --fine-tune-steps={fine_tune_steps}")
     train_index, test_index = train_test_split(
         np.arange(len(data)), test_size=args.test_fraction, stratify=data.labels,
         random_state=args.seed)
@@ -84,17 +216,30 @@ def run(args):
     from tfunsup.utils.export import export_atomically
     from tfunsup.utils.run_directory import RunDirectory
 
-    backup_dir = backup_directory(args.out, args.backup_dir)
-    if not args.quiet:
-        print(f"Pretraining a {args.architecture} encoder ({args.method}, latent_dim="
-              f"{args.latent_dim}) on {len(train_index)} unlabeled images of "
-              f"'{args.data}' ...", flush=True)
-    pretrainer = EncoderPretrainer(
-        args.method, args.architecture, args.latent_dim, epochs=args.pretrain_epochs,
-        batch_size=args.pretrain_batch_size, jit_compile=JIT_CHOICES[args.jit],
-        backup_dir=backup_dir, seed=args.seed, deterministic=args.deterministic,
-        verbose=0 if args.quiet else 1)
-    pretrainer.fit(data.images[train_index])  # no labels
+    inputs = data.texts if text else data.images
+    if text:
+        encoder, info = _text_encoder(args, inputs[train_index])
+        pretrainer = None
+        title = f"{data.name.split('/')[-1]}: {info['backbone'].rstrip('/').split('/')[-1]}" + (
+            " + SimCSE" if args.adapt == "simcse" else "") + " vs. scratch"
+    else:
+        backup_dir = backup_directory(args.out, args.backup_dir)
+        if not args.quiet:
+            print(f"Pretraining a {args.architecture} encoder ({args.method}, latent_dim="
+                  f"{args.latent_dim}) on {len(train_index)} unlabeled images of "
+                  f"'{args.data}' ...", flush=True)
+        pretrainer = EncoderPretrainer(
+            args.method, args.architecture, args.latent_dim, epochs=args.pretrain_epochs,
+            batch_size=args.pretrain_batch_size, jit_compile=JIT_CHOICES[args.jit],
+            backup_dir=backup_dir, seed=args.seed, deterministic=args.deterministic,
+            verbose=0 if args.quiet else 1)
+        pretrainer.fit(inputs[train_index])  # no labels
+        encoder = pretrainer.encoder_
+        info = {"method": args.method, "architecture": args.architecture,
+                "latent_dim": args.latent_dim, "pretrain_epochs": args.pretrain_epochs,
+                "pretrain_loss": (pretrainer.history_["loss"][-1]
+                                  if pretrainer.history_.get("loss") else None)}
+        title = f"{args.data}: {args.method} pretraining vs. scratch"
     pretrain_seconds = time.perf_counter() - start
 
     def progress(run):
@@ -102,27 +247,34 @@ def run(args):
             print(f"fraction {run['fraction']:g} ({run['n_labels']} labels), seed "
                   f"{run['seed']}, {run['method']}: test accuracy {run['acc']:.3f}", flush=True)
 
+    cache_dir = None
+    if text:
+        import tempfile
+        from pathlib import Path
+
+        cache_dir = args.cache_dir or Path(tempfile.gettempdir()) / "tfunsup-text-cache"
     result = label_efficiency(
-        pretrainer.encoder_, data.images[train_index], train_labels,
-        data.images[test_index], data.labels[test_index], fractions=args.fractions,
+        encoder, inputs[train_index], train_labels, inputs[test_index],
+        data.labels[test_index], fractions=args.fractions,
         seeds=range(args.seed, args.seed + args.seeds), head_steps=args.head_steps,
-        fine_tune_steps=args.fine_tune_steps, batch_size=args.batch_size,
+        fine_tune_steps=fine_tune_steps, batch_size=args.batch_size, cache_dir=cache_dir,
         progress=progress)
     metrics = {
-        "dataset": args.data, "method": args.method, "architecture": args.architecture,
-        "latent_dim": args.latent_dim, "pretrain_epochs": args.pretrain_epochs,
+        "dataset": args.data, "modality": "text" if text else "image", **info,
+        "class_names": list(data.class_names) if data.class_names else None,
         "seed": args.seed, "deterministic": args.deterministic,
         "n_train": len(train_index), "n_test": len(test_index),
-        "head_steps": args.head_steps, "fine_tune_steps": args.fine_tune_steps,
-        "pretrain_loss": (pretrainer.history_["loss"][-1]
-                          if pretrainer.history_.get("loss") else None),
+        "test_fraction": args.test_fraction,
+        "head_steps": args.head_steps, "fine_tune_steps": fine_tune_steps,
         "pretrain_seconds": pretrain_seconds,
         "label_efficiency": result["label_efficiency"], "runs": result["runs"],
     }
     with RunDirectory(args.out, overwrite=args.overwrite) as out:
         save_label_efficiency(result["label_efficiency"], out.path / "label_efficiency.png",
-                              title=f"{args.data}: {args.method} pretraining vs. scratch")
-        export_atomically(pretrainer.encoder_, out.path / "encoder")
+                              title=title)
+        _write_predictions(out.path / "predictions.csv", data, test_index, result)
+        if pretrainer is not None:
+            export_atomically(pretrainer.encoder_, out.path / "encoder")
         metrics["seconds"] = time.perf_counter() - start
         write_json(out.path / "metrics.json", metrics)
 

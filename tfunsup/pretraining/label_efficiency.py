@@ -2,10 +2,12 @@
 
 import math
 
+import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from tfunsup.data.validation import check_images, check_labels
+from tfunsup.transfer.target_model import set_trainable
 from tfunsup.transfer.transfer_classifier import TransferClassifier
 
 DEFAULT_FRACTIONS = (0.01, 0.05, 0.1, 1.0)
@@ -34,77 +36,179 @@ def labeled_subset(labels, fraction, seed):
     size = int(round(fraction * len(labels)))
     if size < n_classes:
         raise ValueError(
-            f"fraction={fraction} of {len(labels)} training images is {size} labels, fewer "
+            f"fraction={fraction} of {len(labels)} training items is {size} labels, fewer "
             f"than the {n_classes} classes; use a larger fraction or more data.")
     subset, _ = train_test_split(np.arange(len(labels)), train_size=size, stratify=labels,
                                  random_state=seed)
     return np.sort(subset)
 
 
-def _epochs(steps, n_images, batch_size):
-    return max(1, math.ceil(steps / math.ceil(n_images / batch_size)))
+def _epochs(steps, n_items, batch_size):
+    if steps == 0:
+        return 0
+    return max(1, math.ceil(steps / math.ceil(n_items / batch_size)))
 
 
-def label_efficiency(encoder, train_images, train_labels, test_images, test_labels, *,
+def _is_text(encoder):
+    return getattr(encoder, "modality", None) == "text"
+
+
+def _check_texts(texts, name):
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim != 1 or len(texts) == 0:
+        raise ValueError(f"Expected {name} as a non-empty 1-D sequence of str. "
+                         f"Received shape={texts.shape}")
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"Expected {name} of str. Received an item of type {bad[0]}")
+    return texts
+
+
+def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labels, *,
                      fractions=DEFAULT_FRACTIONS, seeds=(0, 1, 2), head_steps=200,
                      fine_tune_steps=100, head_learning_rate=1e-2,
-                     fine_tune_learning_rate=3e-4, scratch_learning_rate=1e-3,
-                     batch_size=64, verbose=0, progress=None):
-    """Test accuracy with few labels: pretrained encoder vs. the same network from scratch.
+                     fine_tune_learning_rate=None, scratch_learning_rate=None,
+                     batch_size=64, scratch_embedding_dim=64, cache_dir=None, verbose=0,
+                     progress=None):
+    """Test accuracy with few labels: pretrained encoder vs. training from scratch.
 
     For each label fraction and seed, a class-stratified subset of the
-    training split keeps its labels, and two classifiers with the identical
-    architecture (the encoder plus a softmax layer) are trained on it:
+    training split keeps its labels (`labeled_subset`), and classifiers are
+    trained on it, all for the same number of steps (at least one epoch)
+    and scored on the held-out test split.
+
+    Images (`encoder` maps images to features):
 
     - `"pretrained"`: the pretrained `encoder`, frozen, with a linear probe
       for `head_steps` steps, then everything fine-tuned for
-      `fine_tune_steps` steps at `fine_tune_learning_rate`;
-    - `"scratch"`: the same network randomly initialised, trained
+      `fine_tune_steps` steps at `fine_tune_learning_rate`
+      (`TransferClassifier`);
+    - `"scratch"`: the identical network randomly initialised, trained
       end to end for `head_steps + fine_tune_steps` steps.
 
-    Both see the same labeled images for the same number of steps (at least
-    one epoch); accuracy is measured on the held-out test split.
+    Text (`encoder.modality == "text"`, e.g. `load_text_encoder`; the inputs
+    are strings). Randomly initialising a transformer and training it on a
+    few hundred labels is both weaker and far slower on a CPU than a bag of
+    words, so the scratch baseline is a smaller model with the same
+    tokenizer:
+
+    - `"pretrained"`: a linear softmax head on the frozen encoder's
+      embeddings (computed once, cached in `cache_dir`), `head_steps` steps;
+    - `"fine-tuned"` (only when `fine_tune_steps` > 0): that head and the
+      whole encoder trained together for `fine_tune_steps` more steps at
+      `fine_tune_learning_rate` (the encoder's weights are restored after
+      each run);
+    - `"scratch"`: `build_scratch_text_encoder` (the encoder's tokenizer,
+      randomly initialised token embeddings of size `scratch_embedding_dim`,
+      mean-pooled) plus the same softmax head, trained end to end for
+      `head_steps + fine_tune_steps` steps.
 
     Args:
-        encoder: pretrained `keras.Model`, images -> features (not modified).
-        train_images, train_labels: the training split, float32 `(n, h, w,
-            c)` in [0, 1] and int `(n,)`.
-        test_images, test_labels: the held-out split.
+        encoder: pretrained `keras.Model`, images -> features, or a text
+            encoder, strings -> features (not modified).
+        train_inputs, train_labels: the training split: float32 images
+            `(n, h, w, c)` in [0, 1], or `(n,)` strings for a text encoder;
+            int labels `(n,)`.
+        test_inputs, test_labels: the held-out split, the same kinds.
         fractions: label fractions in (0, 1].
         seeds: ints; one labeled subset and initialisation per seed.
-        head_steps, fine_tune_steps: int >= 1, training steps per phase.
+        head_steps: int >= 1, steps of the head (probe) phase.
+        fine_tune_steps: int >= 0, steps of the fine-tuning phase (0 skips
+            it: a linear probe only).
         head_learning_rate, fine_tune_learning_rate, scratch_learning_rate:
-            Adam learning rates.
+            Adam learning rates; None picks the modality's default:
+            fine-tuning 3e-4 for images, 5e-5 for a transformer; scratch
+            1e-3 for images, 1e-2 for the bag of token embeddings (which
+            learns little in 200 steps at 1e-3).
         batch_size: int >= 1.
+        scratch_embedding_dim: int >= 1, token embedding size of the text
+            scratch baseline.
+        cache_dir: folder caching the text embeddings (`encode_texts`), or None.
         verbose: Keras verbosity.
         progress: optional callable `(row: dict) -> None` called after each run.
 
     Returns:
         dict with `"label_efficiency"`: a list of `{"fraction", "method",
-        "mean_acc", "std_acc", "seeds"}` rows (for each fraction, pretrained
-        then scratch), and `"runs"`: every `{"fraction", "method", "seed",
-        "n_labels", "acc"}`.
+        "mean_acc", "std_acc", "seeds"}` rows (for each fraction, the methods
+        in the order above); `"runs"`: every `{"fraction", "method", "seed",
+        "n_labels", "acc"}`; and `"predictions"`: one int array `(n_test,)`
+        of predicted test labels per run, aligned with `"runs"`.
 
     Raises:
         ValueError: bad data, fractions or step counts.
+
+    Reference:
+        Erhan et al. Why Does Unsupervised Pre-training Help Deep Learning?
+        JMLR 2010. Howard, Ruder. Universal Language Model Fine-tuning for
+        Text Classification. ACL 2018 (few-label text fine-tuning).
     """
-    train_images = check_images(train_images, name="train_images")
-    train_labels = check_labels(train_labels, len(train_images), name="train_labels")
-    test_images = check_images(test_images, name="test_images")
-    test_labels = check_labels(test_labels, len(test_images), name="test_labels")
-    if test_images.shape[1:] != train_images.shape[1:]:
-        raise ValueError(f"Expected test_images of shape (n, {train_images.shape[1:]}) as the "
-                         f"train_images. Received shape={test_images.shape}")
-    for name, value in (("head_steps", head_steps), ("fine_tune_steps", fine_tune_steps)):
-        if value < 1:
-            raise ValueError(f"Expected {name} >= 1. Received: {name}={value}")
+    text = _is_text(encoder)
+    if text:
+        train_inputs = _check_texts(train_inputs, "train_inputs")
+        test_inputs = _check_texts(test_inputs, "test_inputs")
+    else:
+        train_inputs = check_images(train_inputs, name="train_inputs")
+        test_inputs = check_images(test_inputs, name="test_inputs")
+        if test_inputs.shape[1:] != train_inputs.shape[1:]:
+            raise ValueError(f"Expected test_inputs of shape (n, {train_inputs.shape[1:]}) as "
+                             f"the train_inputs. Received shape={test_inputs.shape}")
+    train_labels = check_labels(train_labels, len(train_inputs), name="train_labels")
+    test_labels = check_labels(test_labels, len(test_inputs), name="test_labels")
+    for name, value, low in (("head_steps", head_steps, 1),
+                             ("fine_tune_steps", fine_tune_steps, 0),
+                             ("batch_size", batch_size, 1),
+                             ("scratch_embedding_dim", scratch_embedding_dim, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"Expected {name} >= {low}. Received: {name}={value!r}")
+    if not text and fine_tune_steps < 1:
+        raise ValueError("Expected fine_tune_steps >= 1 with an image encoder. "
+                         f"Received: fine_tune_steps={fine_tune_steps}")
     seeds = list(seeds)
     if not seeds:
         raise ValueError("Expected at least one seed. Received: seeds=[]")
+    if fine_tune_learning_rate is None:
+        fine_tune_learning_rate = 5e-5 if text else 3e-4
+    if scratch_learning_rate is None:
+        scratch_learning_rate = 1e-2 if text else 1e-3
     fractions = [float(f) for f in fractions]
     subsets = {(f, s): labeled_subset(train_labels, f, s) for f in fractions for s in seeds}
 
-    runs = []
+    runs, predictions = [], []
+
+    def record(fraction, method, seed, n_labels, predicted):
+        run = {"fraction": fraction, "method": method, "seed": seed, "n_labels": int(n_labels),
+               "acc": float(np.mean(predicted == test_labels))}
+        runs.append(run)
+        predictions.append(np.asarray(predicted, dtype=np.int64))
+        if progress is not None:
+            progress(run)
+
+    options = dict(head_steps=head_steps, fine_tune_steps=fine_tune_steps,
+                   head_learning_rate=head_learning_rate,
+                   fine_tune_learning_rate=fine_tune_learning_rate,
+                   scratch_learning_rate=scratch_learning_rate, batch_size=batch_size,
+                   verbose=verbose)
+    if text:
+        _text_runs(encoder, train_inputs, train_labels, test_inputs, fractions, seeds, subsets,
+                   record, cache_dir=cache_dir, scratch_embedding_dim=scratch_embedding_dim,
+                   **options)
+    else:
+        _image_runs(encoder, train_inputs, train_labels, test_inputs, fractions, seeds, subsets,
+                    record, **options)
+    table = []
+    methods = list(dict.fromkeys(r["method"] for r in runs))
+    for fraction in fractions:
+        for method in methods:
+            accs = [r["acc"] for r in runs if r["fraction"] == fraction and r["method"] == method]
+            table.append({"fraction": fraction, "method": method,
+                          "mean_acc": float(np.mean(accs)), "std_acc": float(np.std(accs)),
+                          "seeds": len(accs)})
+    return {"label_efficiency": table, "runs": runs, "predictions": predictions}
+
+
+def _image_runs(encoder, train_images, train_labels, test_images, fractions, seeds, subsets,
+                record, *, head_steps, fine_tune_steps, head_learning_rate,
+                fine_tune_learning_rate, scratch_learning_rate, batch_size, verbose):
     for fraction in fractions:
         for seed in seeds:
             index = subsets[(fraction, seed)]
@@ -122,17 +226,91 @@ def label_efficiency(encoder, train_images, train_labels, test_images, test_labe
                 seed=seed, verbose=verbose)
             for method, classifier in (("pretrained", pretrained), ("scratch", scratch)):
                 classifier.fit(x, y)
-                run = {"fraction": fraction, "method": method, "seed": seed,
-                       "n_labels": int(len(x)),
-                       "acc": classifier.score(test_images, test_labels)}
-                runs.append(run)
-                if progress is not None:
-                    progress(run)
-    table = []
+                record(fraction, method, seed, len(x), classifier.predict(test_images))
+
+
+def _softmax_head(feature_dim, n_classes, seed):
+    inputs = keras.Input(shape=(feature_dim,), name="features")
+    outputs = keras.layers.Dense(
+        n_classes, activation="softmax", name="classifier",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(inputs)
+    return keras.Model(inputs, outputs, name="head")
+
+
+def _train(model, inputs, targets, steps, learning_rate, batch_size, seed, verbose):
+    import tensorflow as tf
+
+    if steps == 0:
+        return
+    if inputs.dtype == object:
+        inputs = inputs.astype(str)
+    dataset = (tf.data.Dataset.from_tensor_slices((inputs, targets))
+               .shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
+               .batch(batch_size))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy")
+    model.fit(dataset, epochs=_epochs(steps, len(targets), batch_size), verbose=verbose)
+
+
+def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds, subsets,
+               record, *, head_steps, fine_tune_steps, head_learning_rate,
+               fine_tune_learning_rate, scratch_learning_rate, batch_size, verbose, cache_dir,
+               scratch_embedding_dim):
+    import tensorflow as tf
+
+    from tfunsup.backbones.text_encoder import build_scratch_text_encoder, encode_texts
+
+    classes = np.unique(train_labels)
+    targets = np.searchsorted(classes, train_labels)
+    train_features = encode_texts(encoder, train_texts, cache_dir=cache_dir, verbose=verbose > 0)
+    test_features = encode_texts(encoder, test_texts, cache_dir=cache_dir, verbose=verbose > 0)
+    feature_dim = train_features.shape[1]
+
+    def predict(model, inputs):
+        if inputs.dtype == object:
+            inputs = tf.constant(inputs.astype(str))
+        probabilities = model.predict(inputs, batch_size=256, verbose=0)
+        return classes[np.argmax(probabilities, axis=1)]
+
     for fraction in fractions:
-        for method in ("pretrained", "scratch"):
-            accs = [r["acc"] for r in runs if r["fraction"] == fraction and r["method"] == method]
-            table.append({"fraction": fraction, "method": method,
-                          "mean_acc": float(np.mean(accs)), "std_acc": float(np.std(accs)),
-                          "seeds": len(accs)})
-    return {"label_efficiency": table, "runs": runs}
+        for seed in seeds:
+            index = subsets[(fraction, seed)]
+            keras.utils.set_random_seed(seed)
+            head = _softmax_head(feature_dim, len(classes), seed)
+            _train(head, train_features[index], targets[index], head_steps, head_learning_rate,
+                   batch_size, seed, verbose)
+            record(fraction, "pretrained", seed, len(index), predict(head, test_features))
+            if fine_tune_steps > 0:
+                record(fraction, "fine-tuned", seed, len(index),
+                       _fine_tuned_predictions(encoder, head, train_texts[index], targets[index],
+                                               test_texts, fine_tune_steps,
+                                               fine_tune_learning_rate, batch_size, seed,
+                                               verbose, classes))
+            scratch_encoder = build_scratch_text_encoder(encoder, scratch_embedding_dim, seed)
+            texts = keras.Input(shape=(), dtype="string", name="texts")
+            scratch = keras.Model(
+                texts, _softmax_head(scratch_embedding_dim, len(classes), seed)(
+                    scratch_encoder(texts)), name="scratch_classifier")
+            _train(scratch, train_texts[index], targets[index], head_steps + fine_tune_steps,
+                   scratch_learning_rate, batch_size, seed, verbose)
+            record(fraction, "scratch", seed, len(index), predict(scratch, test_texts))
+
+
+def _fine_tuned_predictions(encoder, head, texts, targets, test_texts, steps, learning_rate,
+                            batch_size, seed, verbose, classes):
+    """Trains `encoder` and `head` together, predicts `test_texts`, then
+    restores the encoder's weights and trainability."""
+    from tfunsup.backbones.text_encoder import encode_texts
+
+    weights = encoder.get_weights()
+    was_trainable = bool(encoder.trainable_weights)
+    try:
+        set_trainable(encoder, True)
+        inputs = keras.Input(shape=(), dtype="string", name="texts")
+        model = keras.Model(inputs, head(encoder(inputs)), name="fine_tuned_classifier")
+        _train(model, texts, targets, steps, learning_rate, batch_size, seed, verbose)
+        features = encode_texts(encoder, test_texts)  # never cached: the weights changed
+        return classes[np.argmax(head.predict(features, batch_size=256, verbose=0), axis=1)]
+    finally:
+        set_trainable(encoder, was_trainable)
+        encoder.set_weights(weights)
