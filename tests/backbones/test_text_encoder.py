@@ -68,29 +68,9 @@ def test_masked_pooling_ignores_padding():
         MaskedPooling("max")
 
 
-def _hashed_bag_of_words():
-    """An nnlm-style TF Hub text embedding (reusable SavedModel convention:
-    `__call__`, `variables`, `trainable_variables`): hashed words -> mean of
-    their embeddings."""
-    table = tf.Variable(tf.random.stateless_normal((64, 8), seed=(1, 2)))
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
-    def embed(texts):
-        words = tf.strings.split(tf.strings.lower(texts))
-        buckets = tf.strings.to_hash_bucket_fast(words, 64)
-        return tf.reduce_mean(tf.gather(table, buckets), axis=1)
-
-    module = tf.train.Checkpoint()
-    module.__call__ = embed
-    module.variables = [table]
-    module.trainable_variables = [table]
-    return module, embed
-
-
-def test_string_input_saved_model_loads_as_text_backbone(tmp_path):
-    module, embed = _hashed_bag_of_words()
-    tf.saved_model.save(module, str(tmp_path / "nnlm_like"))
-    backbone = load_backbone(tmp_path / "nnlm_like", trainable=True)
+def test_string_input_saved_model_loads_as_text_backbone(string_saved_model):
+    embed = tf.saved_model.load(str(string_saved_model))
+    backbone = load_backbone(string_saved_model, trainable=True)
     texts = np.asarray(["Good movie", "bad MOVIE", "good movie"], dtype=object)
     embeddings = backbone(texts).numpy()
     assert backbone.modality == "text" and embeddings.shape == (3, 8)
