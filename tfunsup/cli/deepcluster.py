@@ -81,7 +81,7 @@ def run(args):
         n_init=args.n_init,
         dec_steps=args.dec_steps, reconstruction_weight=args.reconstruction_weight,
         seed=args.seed, verbose=0 if args.quiet else 1)
-    estimator._check_params(len(data))  # every bad argument fails before training
+    estimator.check_params(len(data))  # every bad argument fails before training
     from sklearn.cluster import KMeans
 
     from tfunsup.metrics import clustering_scores

@@ -138,7 +138,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ checks
-    def _check_params(self, n_samples):
+    def check_params(self, n_samples):
+        """Checks every parameter for `n_samples` training images, before any work.
+
+        `fit` calls it first; a caller (e.g. the CLI) may call it earlier.
+
+        Args:
+            n_samples: int, number of images `fit` will get.
+
+        Raises:
+            ValueError: a bad parameter, named in the message.
+        """
         if self.encoder not in ENCODERS:
             raise ValueError(
                 f"Expected encoder 'dense' or 'conv'. Received: encoder={self.encoder!r}")
@@ -267,7 +277,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         """
         del y
         images = check_images(images, name="images")
-        self._check_params(len(images))
+        self.check_params(len(images))
         set_seed(self.seed)
         encoder, decoder = self._build(images.shape[1:])
         start = time.perf_counter()
