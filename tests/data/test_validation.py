@@ -33,3 +33,16 @@ def test_check_labels():
 def test_check_n_clusters(n_clusters, message):
     with pytest.raises(ValueError, match=message):
         check_n_clusters(n_clusters, 10)
+
+
+def test_check_texts_returns_a_1d_object_array_and_names_the_bad_item():
+    from tfunsup.data.validation import check_texts
+
+    texts = check_texts(["a b", "c"], name="docs")
+    assert texts.dtype == object and texts.shape == (2,)
+    with pytest.raises(ValueError, match=r"docs as a non-empty 1-D"):
+        check_texts([], name="docs")
+    with pytest.raises(ValueError, match=r"docs as a non-empty 1-D"):
+        check_texts([["a"], ["b"]], name="docs")
+    with pytest.raises(ValueError, match=r"docs of str\. Received: docs\[1\]=3"):
+        check_texts(["a", 3], name="docs")

@@ -29,7 +29,7 @@ from tfunsup.data.datasets import ArrayDataset, ImageDataset
 from tfunsup.data.features import extract_features
 from tfunsup.data.pipeline import image_pipeline, make_dataset
 from tfunsup.data.text import TextDataset
-from tfunsup.data.validation import check_images, check_n_clusters
+from tfunsup.data.validation import check_images, check_n_clusters, check_texts
 from tfunsup.layers.to_image_spec import ToImageSpec
 from tfunsup.metrics.clustering import clustering_scores
 from tfunsup.utils.export import export_atomically
@@ -98,14 +98,7 @@ def as_dataset(X):
             raise ValueError("Expected at least one item in the dataset. Received 0.")
         return X
     if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype.kind in "OUS"):
-        texts = np.asarray(X, dtype=object)
-        if texts.ndim != 1 or len(texts) == 0:
-            raise ValueError("Expected texts as a non-empty 1-D sequence of str. Received: "
-                             f"shape={texts.shape}")
-        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-        if bad:
-            raise ValueError(f"Expected every text to be a str. Received: X[{bad[0]}]="
-                             f"{texts[bad[0]]!r}")
+        texts = check_texts(X, name="X")
         return TextDataset(texts, np.arange(len(texts)).astype(str).astype(object), None,
                            "texts")
     return ArrayDataset(check_images(X), None, "array")

@@ -81,6 +81,30 @@ def check_n_clusters(n_clusters, n_samples):
         )
 
 
+def check_texts(texts, name="texts"):
+    """Validates a sequence of texts and returns it as a 1-D object array of `str`.
+
+    Args:
+        texts: list, tuple or 1-D array of `str`.
+        name: the argument name used in error messages.
+
+    Returns:
+        numpy object array of shape `(n,)`, n >= 1.
+
+    Raises:
+        ValueError: not 1-D, empty, or an item that is not a `str`.
+    """
+    texts = np.asarray(texts, dtype=object)
+    if texts.ndim != 1 or len(texts) == 0:
+        raise ValueError(f"Expected {name} as a non-empty 1-D sequence of str. "
+                         f"Received: shape={texts.shape}")
+    bad = [i for i, text in enumerate(texts) if not isinstance(text, str)]
+    if bad:
+        raise ValueError(f"Expected {name} of str. Received: {name}[{bad[0]}]="
+                         f"{texts[bad[0]]!r} of type {type(texts[bad[0]]).__name__}")
+    return texts
+
+
 def check_waveforms(waveforms, name="waveforms"):
     """Validates a batch of mono waveforms and returns it as float32 `(n, samples)`.
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from tfunsup.data.validation import check_images, check_labels
+from tfunsup.data.validation import check_images, check_labels, check_texts
 from tfunsup.transfer.target_model import set_trainable
 from tfunsup.transfer.transfer_classifier import TransferClassifier
 
@@ -51,17 +51,6 @@ def _epochs(steps, n_items, batch_size):
 
 def _is_text(encoder):
     return getattr(encoder, "modality", None) == "text"
-
-
-def _check_texts(texts, name):
-    texts = np.asarray(texts, dtype=object)
-    if texts.ndim != 1 or len(texts) == 0:
-        raise ValueError(f"Expected {name} as a non-empty 1-D sequence of str. "
-                         f"Received shape={texts.shape}")
-    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-    if bad:
-        raise ValueError(f"Expected {name} of str. Received an item of type {bad[0]}")
-    return texts
 
 
 def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labels, *,
@@ -144,8 +133,8 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
     """
     text = _is_text(encoder)
     if text:
-        train_inputs = _check_texts(train_inputs, "train_inputs")
-        test_inputs = _check_texts(test_inputs, "test_inputs")
+        train_inputs = check_texts(train_inputs, "train_inputs")
+        test_inputs = check_texts(test_inputs, "test_inputs")
     else:
         train_inputs = check_images(train_inputs, name="train_inputs")
         test_inputs = check_images(test_inputs, name="test_inputs")
