@@ -15,10 +15,6 @@ from tfunsup.cli.common import (
 )
 
 
-TEXT_BACKBONE = "hf://sentence-transformers/all-MiniLM-L6-v2"
-SHARED_TEXT_BACKBONE = ("text-encoders", "all-MiniLM-L6-v2")
-
-
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "finetune", help="pretrain an encoder without labels, fine-tune with few labels",
@@ -60,7 +56,7 @@ def add_parser(subparsers):
     text.add_argument("--backbone", default=None,
                       help="text encoder: a keras-hub preset folder, hf:// or kaggle:// "
                            "(default: all-MiniLM-L6-v2 from the shared data folder if "
-                           f"present, else {TEXT_BACKBONE})")
+                           "present, else from Hugging Face, as tfunsup cluster chooses it)")
     text.add_argument("--sequence-length", type=int, default=64,
                       help="tokens per text (default: 64)")
     text.add_argument("--text-column", default=None, help="text column of a table")
@@ -141,12 +137,9 @@ def _load_data(args):
 def _text_encoder(args, train_texts):
     """The text encoder and a dict describing it (and its adaptation)."""
     from tfunsup.backbones import load_backbone
-    from tfunsup.data.shared import data_path
+    from tfunsup.backbones.defaults import default_text_encoder
 
-    spec = args.backbone
-    if spec is None:
-        shared = data_path(*SHARED_TEXT_BACKBONE)
-        spec = str(shared) if shared.is_dir() else TEXT_BACKBONE
+    spec = args.backbone if args.backbone is not None else default_text_encoder()[0]
     encoder = load_backbone(spec, sequence_length=args.sequence_length)
     info = {"backbone": spec, "sequence_length": args.sequence_length, "adapt": args.adapt}
     if args.adapt == "simcse":
