@@ -11,6 +11,7 @@ from tfunsup.cli.common import (
     add_common_arguments,
     add_deterministic_argument,
     print_table,
+    table_column,
     write_json,
 )
 
@@ -88,10 +89,10 @@ def add_parser(subparsers):
     parser.add_argument("--export-clusters", default=None, choices=["symlink", "copy"],
                         help="also write clusters/<k>/ folders of symlinks or copies")
     text = parser.add_argument_group("text data")
-    text.add_argument("--text-column", type=_column, default=None,
+    text.add_argument("--text-column", type=table_column, default=None,
                       help="column (name or 0-based index) of a .csv/.tsv holding the texts "
                            "(default: one named like text/msg/review, else the longest)")
-    text.add_argument("--label-column", type=_column, default=None,
+    text.add_argument("--label-column", type=table_column, default=None,
                       help="column (name or index) holding labels, for scoring only "
                            "(default: one named like label/category in a header)")
     text.add_argument("--sequence-length", type=int, default=None,
@@ -105,11 +106,6 @@ def add_parser(subparsers):
     add_deterministic_argument(parser)
     # Feature extraction sizes its batches to the backbone input by default.
     parser.set_defaults(run=run, batch_size=None)
-
-
-def _column(value):
-    """A column index when `value` is a number, else a column name."""
-    return int(value) if value.isdigit() else value
 
 
 def default_cache_dir():

@@ -90,3 +90,9 @@ def print_table(rows, headers):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def table_column(value):
+    """argparse type of `--text-column` / `--label-column`: a column index when
+    `value` is a number, else a column name."""
+    return int(value) if value.isdigit() else value

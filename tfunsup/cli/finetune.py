@@ -11,6 +11,7 @@ from tfunsup.cli.common import (
     check_fraction,
     check_positive,
     print_table,
+    table_column,
     write_json,
 )
 
@@ -59,8 +60,10 @@ def add_parser(subparsers):
                            "present, else from Hugging Face, as tfunsup cluster chooses it)")
     text.add_argument("--sequence-length", type=int, default=64,
                       help="tokens per text (default: 64)")
-    text.add_argument("--text-column", default=None, help="text column of a table")
-    text.add_argument("--label-column", default=None, help="label column of a table")
+    text.add_argument("--text-column", type=table_column, default=None,
+                      help="text column (name or 0-based index) of a table")
+    text.add_argument("--label-column", type=table_column, default=None,
+                      help="label column (name or 0-based index) of a table")
     text.add_argument("--classes", nargs="+", default=None,
                       help="keep only these label values (e.g. fresh rotten)")
     text.add_argument("--cache-dir", default=None,
@@ -111,9 +114,9 @@ def _load_data(args):
 
     if not is_text_data(args.data):
         return load_dataset(args.data)
-    columns = {key: (int(value) if value.isdigit() else value)
-               for key, value in (("text_column", args.text_column),
-                                  ("label_column", args.label_column)) if value is not None}
+    columns = {key: value for key, value in (("text_column", args.text_column),
+                                             ("label_column", args.label_column))
+               if value is not None}
     data = load_text_dataset(args.data, **columns)
     if args.classes is not None and data.labels is not None:
         unknown = sorted(set(args.classes) - set(data.class_names))
