@@ -140,3 +140,40 @@ def test_umap_embedding_bad_arguments(kwargs, message):
 
     with pytest.raises(ValueError, match=message):
         umap_embedding(np.zeros((10, 4), np.float32) + np.arange(10)[:, None], **kwargs)
+
+
+def test_kmeans_near_ties_are_broken_in_the_judge_space():
+    from tfunsup.cluster.graph import kmeans_labels, within_cluster_sum_of_squares
+
+    # Three groups on a line at 0, 10 and 20.5: in this space K-means'
+    # inertia merges the first two. In the judge space the last two coincide.
+    rng = np.random.default_rng(0)
+    group = np.repeat(np.arange(3), 40)
+    points = (np.array([0.0, 10.0, 20.5])[group] + rng.normal(0, 0.2, 120))[:, None]
+    judge = (np.array([0.0, 10.0, 10.0])[group] + rng.normal(0, 0.2, 120))[:, None]
+    # The judge's partition has a 10 % higher inertia in `points`.
+    plain = kmeans_labels(points, 2, seed=0, n_init=30)
+    judged = kmeans_labels(points, 2, seed=0, n_init=30, judge=judge, tolerance=0.2)
+    assert clustering_scores((group == 2).astype(int), plain)["acc"] == 1.0
+    assert clustering_scores((group == 0).astype(int), judged)["acc"] == 1.0
+    assert (within_cluster_sum_of_squares(judge, judged)
+            < within_cluster_sum_of_squares(judge, plain))
+    np.testing.assert_array_equal(
+        judged, kmeans_labels(points, 2, seed=0, n_init=30, judge=judge, tolerance=0.2))
+    # Outside the tolerance the inertia in `points` decides.
+    kept = kmeans_labels(points, 2, seed=0, n_init=30, judge=judge, tolerance=0.05)
+    assert clustering_scores((group == 2).astype(int), kept)["acc"] == 1.0
+    with pytest.raises(ValueError, match="judge with 120 rows"):
+        kmeans_labels(points, 2, judge=judge[:10])
+    with pytest.raises(ValueError, match="tolerance >= 0"):
+        kmeans_labels(points, 2, judge=judge, tolerance=-1)
+
+
+def test_within_cluster_sum_of_squares_matches_its_definition():
+    from tfunsup.cluster.graph import within_cluster_sum_of_squares
+
+    points = np.random.default_rng(1).normal(size=(50, 4))
+    labels = np.arange(50) % 3 + 5  # any label values
+    expected = sum(((points[labels == k] - points[labels == k].mean(0)) ** 2).sum()
+                   for k in (5, 6, 7))
+    assert within_cluster_sum_of_squares(points, labels) == pytest.approx(expected)

@@ -58,6 +58,11 @@ def add_parser(subparsers):
     parser.add_argument("--umap-neighbors", type=_int_or_auto, default="auto",
                         help="UMAP neighbourhood size; 'auto' = a quarter of the average "
                              "cluster size, between 10 and 30 (default: auto)")
+    parser.add_argument("--restart-tolerance", type=float, default=0.05,
+                        help="K-means restarts on the UMAP embedding within this relative "
+                             "inertia margin of the best are judged by the compactness of "
+                             "their clusters in the feature space; 0 = the embedding alone "
+                             "(default: 0.05)")
     parser.add_argument("--flip-average", default="auto", choices=["auto", "on", "off"],
                         help="average each image's features with its mirror image's: auto "
                              "= on unless the images are small grey digits (default: auto)")
@@ -333,7 +338,8 @@ def run(args):
     estimator = TransferClustering(
         backbone if is_text else spec, args.n_clusters, clustering=clustering,
         graph_neighbors=args.graph_neighbors,
-        umap_neighbors=args.umap_neighbors, head_epochs=args.head_epochs, fine_tune=fine_tune,
+        umap_neighbors=args.umap_neighbors, restart_tolerance=args.restart_tolerance,
+        head_epochs=args.head_epochs, fine_tune=fine_tune,
         refinement=refinement, batch_size=args.batch_size, weights=weights, image_size=image_size,
         flip_average=flip_average, sequence_length=args.sequence_length, seed=args.seed,
         deterministic=args.deterministic, verbose=0 if args.quiet else 1)
@@ -350,6 +356,7 @@ def run(args):
                     "clustering": clustering, "refinement": refinement,
                     "graph_neighbors": estimator.graph_neighbors_,
                     "umap_neighbors": estimator.umap_neighbors_,
+                    "restart_tolerance": args.restart_tolerance if clustering == "umap" else None,
                     "image_size": None if is_text else list(backbone.image_spec.shape[:2]),
                     "sequence_length": getattr(backbone, "sequence_length", None),
                     "n_samples": len(index), "seed": args.seed,

@@ -251,15 +251,71 @@ def laplacian_eigenmaps(graph, n_components, *, solver="auto", seed=None):
     return values, (embedding * np.where(signs == 0, 1, signs)).astype(np.float32)
 
 
-def kmeans_labels(points, n_clusters, *, seed=None, n_init=10, minibatch=None):
+def kmeans_labels(points, n_clusters, *, seed=None, n_init=10, minibatch=None, judge=None,
+                  tolerance=0.05):
     """K-means labels (scikit-learn), `MiniBatchKMeans` when `minibatch`
-    (default: n > 100,000). Returns int64 `(n,)`."""
+    (default: n > 100,000).
+
+    Args:
+        points: float `(n, d)`, the space K-means runs in.
+        n_clusters: int >= 1.
+        seed: int or None.
+        n_init: int >= 1, K-means restarts.
+        minibatch: bool or None (None: n > 100,000).
+        judge: float `(n, e)` or None. None keeps scikit-learn's rule (the
+            restart with the lowest inertia in `points`). Given, each
+            restart runs on its own; those whose inertia in `points` is
+            within `tolerance` of the lowest are the candidates, and the
+            candidate with the smallest within-cluster sum of squares in
+            `judge` wins. For K-means on a UMAP embedding, whose distances
+            are distorted, `judge` is the feature space it was computed
+            from: the embedding decides, and the features break its near
+            ties.
+        tolerance: float >= 0, relative inertia margin of the candidates
+            (`float("inf")`: every restart is a candidate).
+
+    Returns:
+        int64 `(n,)`.
+
+    Raises:
+        ValueError: `judge` has another number of rows, or a negative
+            `tolerance`.
+    """
     minibatch = len(points) > 100_000 if minibatch is None else minibatch
-    if minibatch:
-        model = MiniBatchKMeans(n_clusters, n_init=n_init, random_state=seed, batch_size=4096)
-    else:
-        model = KMeans(n_clusters, n_init=n_init, random_state=seed)
-    return model.fit_predict(points).astype(np.int64)
+
+    def model(n, random_state):
+        if minibatch:
+            return MiniBatchKMeans(n_clusters, n_init=n, random_state=random_state,
+                                   batch_size=4096)
+        return KMeans(n_clusters, n_init=n, random_state=random_state)
+
+    if judge is None:
+        return model(n_init, seed).fit_predict(points).astype(np.int64)
+    judge = np.asarray(judge, np.float32)
+    if len(judge) != len(points):
+        raise ValueError(f"Expected judge with {len(points)} rows like points. "
+                         f"Received: {len(judge)}")
+    if not tolerance >= 0:
+        raise ValueError(f"Expected tolerance >= 0. Received: tolerance={tolerance}")
+    restarts = []
+    for state in np.random.default_rng(seed).integers(2**31 - 1, size=n_init):
+        fitted = model(1, int(state)).fit(points)
+        restarts.append((fitted.inertia_, fitted.labels_.astype(np.int64)))
+    lowest = min(inertia for inertia, _ in restarts)
+    candidates = [labels for inertia, labels in restarts if inertia <= lowest * (1 + tolerance)]
+    return min(candidates, key=lambda labels: within_cluster_sum_of_squares(judge, labels))
+
+
+def within_cluster_sum_of_squares(points, labels):
+    """K-means' objective of a partition: sum over items of the squared
+    distance to their cluster's mean. points float `(n, d)`, labels int
+    `(n,)`; returns float."""
+    points = np.asarray(points, np.float64)
+    _, labels = np.unique(labels, return_inverse=True)
+    counts = np.bincount(labels)
+    sums = np.zeros((counts.size, points.shape[1]))
+    np.add.at(sums, labels, points)
+    return float((points ** 2).sum() - ((sums ** 2).sum(1) / counts).sum())
 
 
 def umap_embedding(features, n_components, *, n_neighbors=30, metric="cosine", seed=None):
