@@ -234,6 +234,7 @@ def test_flip_averaged_is_the_mean_of_both_orientations():
     assert not np.allclose(backbone(x).numpy(), expected)  # the flip changes features
     assert wrapped.image_spec == backbone.image_spec
     assert wrapped.spec_name.endswith(",flip_average")
+    assert wrapped.passes_per_image == 2  # extract_features halves its default batch
     assert len(wrapped.weights) == len(backbone.weights)
 
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse
@@ -129,6 +131,24 @@ def test_umap_embedding_keeps_blobs_apart_and_repeats_with_a_seed():
     assert first.shape == (300, 3) and first.dtype == np.float32
     np.testing.assert_array_equal(first, umap_embedding(x, 3, n_neighbors=15, seed=0))
     assert clustering_scores(labels, kmeans_labels(first, 3, seed=0))["acc"] == 1.0
+
+
+def test_umap_embedding_of_many_items_is_umaps_own_with_less_memory():
+    """From UMAP_OWN_NEIGHBORS_FROM items the neighbours are found before
+    `UMAP.fit` (its index freed before the layout): the embedding is bitwise
+    UMAP's own."""
+    import umap
+
+    from tfunsup.cluster.graph import UMAP_OWN_NEIGHBORS_FROM, umap_embedding
+
+    x, _ = make_blobs(UMAP_OWN_NEIGHBORS_FROM + 4, n_features=8, centers=4, random_state=0)
+    x = x.astype(np.float32)
+    ours = umap_embedding(x, 2, n_neighbors=10, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_jobs value 1 overridden to 1"
+        theirs = umap.UMAP(n_components=2, n_neighbors=10, min_dist=0.0, metric="cosine",
+                           random_state=0).fit_transform(x)
+    np.testing.assert_array_equal(ours, theirs)
 
 
 @pytest.mark.parametrize("kwargs, message", [

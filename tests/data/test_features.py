@@ -70,6 +70,18 @@ def test_corrupt_files_are_skipped_and_listed(tmp_path):
     np.testing.assert_array_equal(result.index, [i for i in range(12) if i not in (3, 8)])
 
 
+def test_pipeline_parallelism_is_fixed_and_default_batches_count_backbone_passes():
+    from tfunsup.data.features import auto_batch_size
+    from tfunsup.data.pipeline import parallel_calls
+
+    ds = image_pipeline(load_dataset("digits"), ImageSpec(8, 8, 1), batch_size=4)
+    assert ds.options().autotune.enabled is False  # no autotune thread to wait for
+    assert parallel_calls() >= 1
+    spec = ImageSpec(224, 224, 3)
+    assert auto_batch_size(spec) == 16
+    assert auto_batch_size(spec, passes=2) == 8  # a flip-averaged backbone
+
+
 def test_no_readable_image_is_a_clear_error(tmp_path):
     data = load_dataset(str(_photos(tmp_path / "bad", n=3, corrupt=(0, 1, 2))))
     with pytest.raises(ValueError, match="No readable image.*all 3 files"):

@@ -238,8 +238,9 @@ def flip_averaged(backbone):
             `image_spec` -> `(batch, feature_dim)`.
 
     Returns:
-        keras.Model with the same input, output shape, `image_spec` and a
-        `spec_name` ending in `",flip_average"`.
+        keras.Model with the same input, output shape, `image_spec`, a
+        `spec_name` ending in `",flip_average"` and `passes_per_image` 2
+        (`extract_features` halves its default batch for it).
     """
     spec = backbone.image_spec
     images = keras.Input(shape=spec.shape, name="images")
@@ -249,6 +250,7 @@ def flip_averaged(backbone):
     model = keras.Model(images, features, name="flip_averaged_backbone")
     model.image_spec = spec
     model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},flip_average"
+    model.passes_per_image = 2 * getattr(backbone, "passes_per_image", 1)
     return model
 
 

@@ -321,6 +321,7 @@ def run(args):
     from sklearn.cluster import KMeans
 
     from tfunsup.cluster import TransferClustering
+    from tfunsup.cluster.transfer_clustering import predict_in_chunks
     from tfunsup.metrics import clustering_scores
     from tfunsup.utils.plots import save_cluster_montage, save_embedding
 
@@ -343,14 +344,23 @@ def run(args):
         refinement=refinement, batch_size=args.batch_size, weights=weights, image_size=image_size,
         flip_average=flip_average, sequence_length=args.sequence_length, seed=args.seed,
         deterministic=args.deterministic, verbose=0 if args.quiet else 1)
+    # The k-means baseline only scores: no labels, no baseline (at 50,000
+    # items it is minutes of work). With K given it runs before the
+    # clustering, on the L2-normalised features the estimator clusters (its
+    # `embedding_`, the same values), so that its copies of them come on
+    # top of the least memory in use.
+    labels = None if data.labels is None else data.labels[features.index]
+    kmeans_labels = None
+    if labels is not None and args.n_clusters != "auto":
+        from tfunsup.cluster.graph import l2_normalize
+
+        kmeans_labels = KMeans(args.n_clusters, n_init=10, random_state=args.seed).fit_predict(
+            l2_normalize(features.features))
     say(f"Clustering {len(features.index)} {'texts' if is_text else 'images'} of "
         f"'{args.data}' ...")
     estimator.fit(data, features=features)  # no labels: they only score below
     index = estimator.index_
-    labels = None if data.labels is None else data.labels[index]
     n_clusters = estimator.n_clusters_
-    kmeans_labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(
-        estimator.embedding_)
 
     metrics.update({"n_clusters": n_clusters, "n_clusters_auto": args.n_clusters == "auto",
                     "clustering": clustering, "refinement": refinement,
@@ -365,12 +375,15 @@ def run(args):
     baseline = {"method": "k-means on the backbone features" if features_baseline
                 else "k-means on raw pixels", "acc": None, "nmi": None, "ari": None}
     if labels is not None:
+        if kmeans_labels is None:  # K estimated by the clustering
+            kmeans_labels = KMeans(n_clusters, n_init=10, random_state=args.seed).fit_predict(
+                estimator.embedding_)
         metrics.update(clustering_scores(labels, estimator.labels_))
         metrics["stages"] = {
             "kmeans_features": clustering_scores(labels, kmeans_labels),
             "clustering": clustering_scores(labels, estimator.pseudo_label_history_[0]),
-            "svm": clustering_scores(labels, estimator.svm_.predict(
-                estimator.embedding_)),
+            "svm": clustering_scores(labels, predict_in_chunks(estimator.svm_.predict,
+                                                               estimator.embedding_)),
             "final": clustering_scores(labels, estimator.labels_),
         }
         if features_baseline:

@@ -35,6 +35,10 @@ APPROXIMATE_ABOVE = 20_000
 ARPACK_UP_TO = 3_000
 """`solver="auto"` uses shift-invert Lanczos up to this n, LOBPCG above."""
 
+UMAP_OWN_NEIGHBORS_FROM = 4096
+"""From this many items (where UMAP itself switches to NN-descent)
+`umap_embedding` finds UMAP's neighbours first and hands them over."""
+
 
 def _has_pyamg():
     try:
@@ -90,11 +94,19 @@ def check_n_clusters(n_clusters, n_samples, allow_auto=False):
                          f"Received: n_clusters={n_clusters}")
 
 
-def l2_normalize(features):
-    """Rows scaled to unit L2 norm (zero rows stay zero); float32 `(n, d)`."""
+def l2_normalize(features, chunk_size=4096):
+    """Rows scaled to unit L2 norm (zero rows stay zero); float32 `(n, d)`.
+
+    `chunk_size` rows at a time: the same values as in one step, without
+    temporaries the size of the whole matrix.
+    """
     features = np.asarray(features, np.float32)
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norms, 1e-12)
+    out = np.empty(features.shape, np.float32)
+    for start in range(0, len(features), chunk_size):
+        part = features[start:start + chunk_size]
+        out[start:start + chunk_size] = part / np.maximum(
+            np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def nearest_neighbors(features, n_neighbors, *, method="auto", seed=None):
@@ -309,13 +321,17 @@ def kmeans_labels(points, n_clusters, *, seed=None, n_init=10, minibatch=None, j
 def within_cluster_sum_of_squares(points, labels):
     """K-means' objective of a partition: sum over items of the squared
     distance to their cluster's mean. points float `(n, d)`, labels int
-    `(n,)`; returns float."""
-    points = np.asarray(points, np.float64)
-    _, labels = np.unique(labels, return_inverse=True)
-    counts = np.bincount(labels)
-    sums = np.zeros((counts.size, points.shape[1]))
-    np.add.at(sums, labels, points)
-    return float((points ** 2).sum() - ((sums ** 2).sum(1) / counts).sum())
+    `(n,)`; returns float. Works one cluster at a time (no float64 copy of
+    `points`)."""
+    points = np.asarray(points)
+    labels = np.asarray(labels)
+    total = 0.0
+    for k in np.unique(labels):
+        members = points[labels == k]
+        sums = members.sum(axis=0, dtype=np.float64)
+        squares = float(np.einsum("ij,ij->", members, members, dtype=np.float64))
+        total += squares - float(sums @ sums) / len(members)
+    return total
 
 
 def umap_embedding(features, n_components, *, n_neighbors=30, metric="cosine", seed=None):
@@ -354,13 +370,59 @@ def umap_embedding(features, n_components, *, n_neighbors=30, metric="cosine", s
                          f"n_components={n_components}, n_neighbors={n_neighbors}")
     import umap
 
+    n_neighbors = int(min(n_neighbors, len(features) - 1))
+    options = dict(n_components=int(n_components), n_neighbors=n_neighbors, min_dist=0.0,
+                   metric=metric)
     with warnings.catch_warnings():
-        # "n_jobs value 1 overridden to 1 by setting random_state": expected.
+        # "n_jobs value 1 overridden to 1 by setting random_state": expected;
+        # "precomputed_knn[2] ... is not an NNDescent object": no transform needed.
         warnings.filterwarnings("ignore", message=".*n_jobs.*overridden", category=UserWarning)
-        reducer = umap.UMAP(n_components=int(n_components),
-                            n_neighbors=int(min(n_neighbors, len(features) - 1)),
-                            min_dist=0.0, metric=metric, random_state=seed)
+        warnings.filterwarnings("ignore", message=".*not an NNDescent object",
+                                category=UserWarning)
+        from pynndescent.distances import named_distances
+
+        if len(features) < UMAP_OWN_NEIGHBORS_FROM or metric not in named_distances:
+            reducer = umap.UMAP(**options, random_state=seed)
+        else:
+            from sklearn.utils import check_random_state
+
+            # `fit` continues the random stream the neighbour search advanced.
+            random_state = check_random_state(seed)
+            neighbors = _umap_neighbors(features, n_neighbors, metric, random_state,
+                                        n_jobs=1 if seed is not None else -1)
+            reducer = umap.UMAP(**options, precomputed_knn=neighbors,
+                                random_state=None if seed is None else random_state)
         return np.asarray(reducer.fit_transform(features), np.float32)
+
+
+def _umap_neighbors(features, n_neighbors, metric, random_state, n_jobs):
+    """UMAP's own approximate neighbour search (`umap.umap_.nearest_neighbors`
+    with the arguments `UMAP.fit` passes it), run before `fit` so that its
+    index is freed before the layout.
+
+    Inside `fit` the search works on a copy of the features (`X[index]`) and
+    the NN-descent index (a normalised copy of the features and its
+    random-projection forest) lives until `fit` returns. The same search
+    here gives the same neighbours, and `fit`, continuing the same random
+    stream, the bitwise same embedding (`tests/cluster/test_graph.py`).
+
+    Args:
+        features: float32 `(n, d)`.
+        n_neighbors: int.
+        metric: str.
+        random_state: `numpy.random.RandomState` that `fit` continues
+            (NumPy's global one when unseeded, as in `fit`).
+        n_jobs: 1 with a seed, else -1, as `UMAP` sets it.
+
+    Returns:
+        `(indices, distances)` for `UMAP(precomputed_knn=...)`.
+    """
+    from umap.umap_ import nearest_neighbors as umap_nearest_neighbors
+
+    indices, distances, _ = umap_nearest_neighbors(
+        features, n_neighbors, metric, {}, False, random_state, True, use_pynndescent=True,
+        n_jobs=n_jobs, verbose=False)
+    return indices, distances
 
 
 @dataclasses.dataclass

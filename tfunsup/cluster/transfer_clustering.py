@@ -45,6 +45,11 @@ UNIFORM_PRIOR_TOLERANCE = 0.2
 CLUSTERING_METHODS = ("umap", "spectral", "kmeans")
 # K-means restarts on the UMAP embedding; the features break near ties.
 UMAP_KMEANS_RESTARTS = 30
+# The linear SVM trains on at most this many items (a random subset keeping
+# each cluster's share above it): liblinear copies its input into float64
+# (index, value) pairs, 16 bytes a value, so 50,000 MobileNetV2 features
+# took 1.2 GB more for the SVM alone (benchmarks/bench_cluster_scale.py).
+SVM_MAX_SAMPLES = 10_000
 
 
 def balanced_assignment(log_probabilities, n_iter=50, prior=None):
@@ -77,9 +82,55 @@ def balanced_assignment(log_probabilities, n_iter=50, prior=None):
     return np.exp(q)
 
 
-def _l2_normalize(features):
-    norms = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norms, 1e-12)
+def predict_in_chunks(predict, X, chunk_size=8192):
+    """`predict(X)` a chunk of rows at a time, concatenated.
+
+    For scikit-learn predictors whose memory grows with the rows they get:
+    `LinearSVC.predict` converts float32 features to float64 (0.5 GB more
+    at 50,000 x 1,280 in one call). Row-wise predictions, so the result is
+    that of one call.
+    """
+    return np.concatenate([predict(X[start:start + chunk_size])
+                           for start in range(0, max(len(X), 1), chunk_size)])
+
+
+def stratified_subset(labels, maximum, seed=None):
+    """Positions of at most about `maximum` items keeping each label's share.
+
+    Args:
+        labels: int `(n,)`.
+        maximum: int >= 1.
+        seed: int or None.
+
+    Returns:
+        int64 `(m,)` increasing positions; all `n` when `n <= maximum`, else
+        `round(maximum * n_k / n)` (at least 1) random items of each label k.
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n <= maximum:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        take = min(len(members), max(1, round(maximum * len(members) / n)))
+        chosen.append(rng.choice(members, take, replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def _l2_normalize(features, chunk=4096):
+    """Rows scaled to unit norm, `chunk` rows at a time: the same values as
+    in one step, without its temporaries the size of the whole matrix."""
+    features = np.asarray(features)
+    out = None
+    for start in range(0, max(len(features), 1), chunk):
+        part = features[start:start + chunk]
+        block = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+        if out is None:
+            out = np.empty((len(features),) + block.shape[1:], block.dtype)
+        out[start:start + chunk] = block
+    return out
 
 
 def as_dataset(X):
@@ -338,7 +389,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         cluster_labels_: int `(m,)` pseudo-labels of the last round.
         pseudo_label_history_: list of int `(m,)` pseudo-labels per round.
         confident_: bool `(m,)`, the pseudo-labels the head was trained on.
-        svm_: fitted `sklearn.svm.LinearSVC`.
+        svm_: fitted `sklearn.svm.LinearSVC` (on at most `SVM_MAX_SAMPLES`
+            items, each cluster keeping its share).
         head_: keras.Model, features -> `(batch, n_clusters)` probabilities
             (None when `head_epochs == 0`).
         classifier_: keras.Model, images at any size (or strings `(batch,)`
@@ -477,7 +529,9 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         self._cluster(embedded)
         self.confident_ = self._confident(self.distances_[np.arange(n), self.cluster_labels_])
         self.pseudo_label_history_ = [self.cluster_labels_]
-        self.svm_ = LinearSVC(random_state=self.seed).fit(embedded, self.cluster_labels_)
+        svm_items = stratified_subset(self.cluster_labels_, SVM_MAX_SAMPLES, self.seed)
+        self.svm_ = LinearSVC(random_state=self.seed).fit(embedded[svm_items],
+                                                          self.cluster_labels_[svm_items])
         self.head_, self.classifier_, self.tuned_backbone_ = None, None, None
         self.fine_tuned_ = False
         if self.head_epochs > 0:
@@ -510,7 +564,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             if fit:
                 self.pca_ = PCA(self.pca_components, random_state=self.seed).fit(x)
             x = self.pca_.transform(x)
-        return x.astype(np.float32)
+        return x.astype(np.float32, copy=x is features)  # a new array, never features
 
     def _cluster(self, embedded):
         """Pseudo-labels by `clustering`; K estimated on the k-NN graph with
@@ -580,11 +634,12 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         """Weight imprinting (Qi et al. 2018): the normalised centroids of the
         confident members, scaled as a cosine classifier with temperature
         1 / PROTOTYPE_SCALE."""
-        features = _l2_normalize(self.features_[self.confident_])
-        labels = self.cluster_labels_[self.confident_]
-        prototypes = np.stack([features[labels == k].mean(axis=0)
-                               if np.any(labels == k) else np.zeros(features.shape[1])
-                               for k in range(self.n_clusters_)])
+        prototypes = []
+        for k in range(self.n_clusters_):  # one cluster's rows at a time
+            members = np.flatnonzero(self.confident_ & (self.cluster_labels_ == k))
+            prototypes.append(_l2_normalize(self.features_[members]).mean(axis=0)
+                              if members.size else np.zeros(self.features_.shape[1]))
+        prototypes = np.stack(prototypes)
         return [PROTOTYPE_SCALE * _l2_normalize(prototypes).T.astype(np.float32),
                 np.zeros(self.n_clusters_, np.float32)]
 
@@ -706,7 +761,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
             else:
                 train = make_dataset(self.features_[chosen], labels=pseudo_labels[chosen],
                                      batch_size=min(self.batch_size or 64, 64), shuffle=True,
-                                     seed=self.seed, autotune=False)
+                                     seed=self.seed, autotune=False, copy=False)
             trainer.fit(train, epochs=int(round_epochs), shuffle=False,
                         verbose=2 if self.verbose else 0)
 
@@ -737,8 +792,8 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         return result.features
 
     def _probabilities_from_features(self, features):
-        return self.head_.predict(make_dataset(features, batch_size=1024, cache=False),
-                                  verbose=0)
+        return self.head_.predict(make_dataset(features, batch_size=1024, cache=False,
+                                               copy=False), verbose=0)
 
     def _check_fitted(self):
         if not hasattr(self, "labels_"):
@@ -810,7 +865,7 @@ class TransferClustering(ClusterMixin, BaseEstimator):
         if method == "svm" or self.head_ is None:
             features, index, n = self._features_of(X, self.backbone_)
             out = np.full(n, -1, np.int64)
-            out[index] = self.svm_.predict(self._embed(features))
+            out[index] = predict_in_chunks(self.svm_.predict, self._embed(features))
             return out
         probabilities = self.predict_proba(X)
         out = np.full(len(probabilities), -1, np.int64)

@@ -1,6 +1,8 @@
 """`tf.data` input pipelines that bring images to a backbone's `ImageSpec`."""
 
 import dataclasses
+import os
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -70,6 +72,20 @@ def decode_image(path, spec):
     return to_image_spec(image, spec)
 
 
+def parallel_calls():
+    """Cores this process may run on (the fixed parallelism of
+    `image_pipeline`)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def _without_autotune(ds):
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
+
+
 def image_pipeline(dataset, spec, batch_size=128, *, num_shards=1, shard_index=0,
                    ignore_errors=True):
     """The one `tf.data` road from a dataset's items to a backbone's input.
@@ -80,6 +96,15 @@ def image_pipeline(dataset, spec, batch_size=128, *, num_shards=1, shard_index=0
     item position, so the caller knows which items came through: an
     unreadable file is dropped (`Dataset.ignore_errors`) instead of aborting
     the run, and is the position missing from the output.
+
+    Parallelism is fixed, not autotuned: `parallel_calls()` decoding calls
+    (one per schedulable core) and 2 prefetched batches. With tf.data
+    autotuning on, deleting the iterator at the end of a pass waited for its
+    autotune thread, up to 4.4 s in 3 of 8 passes over 256 photos on the
+    loaded 2-core machine, which put `extract_features` at 0.71 of a bare
+    forward pass in `benchmarks/bench_cluster_scale.py` (512 photos).
+    Decoding and resizing cost about 5 % of a flip-averaged MobileNetV2
+    pass, so one call per core keeps up.
 
     Args:
         dataset: `tfunsup.data.FileDataset` or `ArrayDataset`.
@@ -115,7 +140,7 @@ def image_pipeline(dataset, spec, batch_size=128, *, num_shards=1, shard_index=0
         if num_shards > 1:
             items = items.shard(num_shards, shard_index)
         ds = items.map(lambda path, i: (decode_image(path, spec), i),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                       num_parallel_calls=parallel_calls(), deterministic=True)
         if ignore_errors:
             ds = ds.ignore_errors()
         ds = ds.batch(batch_size)
@@ -124,14 +149,14 @@ def image_pipeline(dataset, spec, batch_size=128, *, num_shards=1, shard_index=0
         if num_shards > 1:
             items = items.shard(num_shards, shard_index)
         ds = items.batch(batch_size).map(lambda x, i: (to_image_spec(x, spec), i),
-                                         num_parallel_calls=tf.data.AUTOTUNE,
+                                         num_parallel_calls=parallel_calls(),
                                          deterministic=True)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return _without_autotune(ds.prefetch(2))
 
 
 def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=False,
                  seed=None, cache=True, repeat=False, drop_remainder=False,
-                 autotune=True):
+                 autotune=True, copy=True):
     """Builds a batched `tf.data.Dataset` from in-memory images.
 
     Args:
@@ -147,6 +172,11 @@ def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=Fals
         autotune: use tf.data autotuning. With `False`, prefetch a fixed 2
             batches; on small CPU machines that avoids a stall at every epoch
             start while the previous iterator's autotune thread shuts down.
+        copy: copy the arrays into TensorFlow once (True), or gather each
+            batch from the NumPy arrays (`tf.numpy_function`; False), for
+            arrays as large as 50,000 feature vectors: TensorFlow's CPU
+            allocator keeps the memory of a freed tensor for later tensors,
+            so a copy would stay in the process. The same batches either way.
 
     Returns:
         A `tf.data.Dataset` of float32 batches (and labels if given).
@@ -154,10 +184,25 @@ def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=Fals
     if batch_size < 1:
         raise ValueError(f"Expected batch_size >= 1. Received: batch_size={batch_size}")
     elements = images if labels is None else (images, labels)
-    ds = tf.data.Dataset.from_tensor_slices(elements)
-    if shuffle:
-        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if not copy:
+        ds = tf.data.Dataset.range(len(images))
+        if shuffle:
+            ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        gather, keep_alive = _numpy_gather(elements, batch_size if drop_remainder else None)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(gather)
+    elif shuffle:
+        # Shuffle positions and gather each batch: the same order as
+        # shuffling the rows (a shuffle's order depends on its seed and n,
+        # not on the elements), without a shuffle buffer holding a second
+        # copy of the data (200 MB for 40,000 MobileNetV2 features).
+        tensors = tf.nest.map_structure(tf.convert_to_tensor, elements)
+        ds = tf.data.Dataset.range(len(images)).shuffle(
+            len(images), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder).map(
+            lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(elements).batch(
+            batch_size, drop_remainder=drop_remainder)
     if spec is not None:
         convert = (lambda x: to_image_spec(x, spec)) if labels is None else (
             lambda x, y: (to_image_spec(x, spec), y))
@@ -167,10 +212,50 @@ def make_dataset(images, spec=None, *, labels=None, batch_size=128, shuffle=Fals
     if repeat:
         ds = ds.repeat()
     if autotune:
-        return ds.prefetch(tf.data.AUTOTUNE)
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return ds.with_options(options).prefetch(2)
+        ds = ds.prefetch(tf.data.AUTOTUNE)
+    else:
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        ds = ds.with_options(options).prefetch(2)
+    if not copy:
+        ds._tfunsup_arrays = keep_alive  # later datasets and iterators keep ds
+    return ds
+
+
+class _KeepAlive:
+    """Holds the arrays a `copy=False` dataset gathers from (attribute of the
+    dataset, so they live exactly as long as it and its iterators)."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+
+def _numpy_gather(elements, batch_size):
+    """`(positions -> rows of each array, keep_alive)`: rows gathered in NumPy,
+    no copy of the arrays in TensorFlow.
+
+    TensorFlow keeps every function passed to `tf.numpy_function` in a
+    registry after its dataset is gone, so the function holds the arrays
+    only weakly; the dataset holds them (`keep_alive`).
+    """
+    arrays = tf.nest.map_structure(np.asarray, elements)
+    flat = tf.nest.flatten(arrays)
+    refs = [weakref.ref(a) for a in flat]
+    dtypes = [tf.as_dtype(a.dtype) for a in flat]
+    shapes = [(batch_size,) + a.shape[1:] for a in flat]
+
+    def gather(positions):
+        return [ref()[positions] for ref in refs]
+
+    def fn(positions):
+        rows = tf.numpy_function(gather, [positions], dtypes, stateful=False)
+        for row, shape in zip(rows, shapes):
+            row.set_shape(shape)
+        return tf.nest.pack_sequence_as(arrays, rows)
+
+    return fn, _KeepAlive(flat)
 
 
 __all__ = ["ImageSpec", "decode_image", "image_pipeline", "make_dataset", "to_image_spec"]
