@@ -105,6 +105,27 @@ def topic_texts():
 
 
 @pytest.fixture(scope="session")
+def topic_bert_preset(tmp_path_factory):
+    """A keras-hub preset folder of a 2-layer, 8-d BERT (random weights)
+    whose vocabulary covers `topic_texts`' words: a fast keras-hub text
+    encoder with inner layers."""
+    keras_hub = pytest.importorskip("keras_hub")
+    folder = tmp_path_factory.mktemp("topic_bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
+             *[word for words in TOPIC_WORDS.values() for word in words]]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)
+    keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=16) \
+        .save_to_preset(str(folder))
+    import keras
+
+    keras.utils.set_random_seed(0)
+    keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocab), num_layers=2, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=16, dropout=0.0).save_to_preset(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def string_saved_model(tmp_path_factory):
     """A tiny nnlm-style TF Hub text embedding SavedModel (strings -> the
     mean of hashed-word vectors, 8-d), made here: a fast text backbone."""

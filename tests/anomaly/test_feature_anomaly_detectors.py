@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 from sklearn.covariance import LedoitWolf
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import roc_auc_score
 
 from tfunsup.anomaly import GaussianAnomalyDetector, KNNAnomalyDetector
 from tfunsup.anomaly.feature_anomaly_detector import l2_normalize
@@ -158,3 +159,83 @@ def test_several_layers_are_pooled_normalised_and_concatenated(blobs, tmp_path):
 
 def test_l2_normalize():
     np.testing.assert_allclose(np.linalg.norm(l2_normalize(np.ones((3, 4))), axis=1), 1.0)
+
+
+# -- texts -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def topic_split(topic_texts):
+    """14 "money" texts to fit on; 6 held-out money texts then 6 sport texts."""
+    texts, labels = topic_texts(n_per_topic=20, n_words=8)
+    texts = np.asarray(texts, dtype=object)
+    money, sport = list(texts[labels == 0]), list(texts[labels == 1])
+    return money[:14], money[14:] + sport[:6]
+
+
+@pytest.mark.parametrize("cls", [KNNAnomalyDetector, GaussianAnomalyDetector])
+def test_texts_flow_and_export_reload_gives_the_same_scores(cls, string_saved_model,
+                                                            topic_split, tmp_path):
+    normal, queries = topic_split
+    detector = cls(str(string_saved_model), contamination=0.1).fit(normal)
+    assert detector.modality == "text" and detector.image_spec is None
+    scores = detector.score_samples(queries)
+    assert roc_auc_score([0] * 6 + [1] * 6, scores) >= 0.9
+    np.testing.assert_array_equal(detector.predict(queries), scores > detector.threshold_)
+    path = detector.export(tmp_path / "detector")
+    reloaded = tf.saved_model.load(str(path))
+    outputs = reloaded.serve(tf.constant(queries))
+    np.testing.assert_allclose(outputs["scores"].numpy(), scores, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(outputs["is_anomaly"].numpy(), detector.predict(queries))
+    assert "scores" in reloaded.signatures["serving_default"](texts=tf.constant(queries[:2]))
+
+
+def test_text_encoder_inner_layers_cls_pooling_dataset_and_export(topic_bert_preset,
+                                                                   topic_split, tmp_path):
+    from tfunsup.data.text import TextDataset
+
+    normal, queries = topic_split
+    layers = ("transformer_layer_0", "transformer_layer_1")
+    detector = GaussianAnomalyDetector(str(topic_bert_preset), layer=layers, pooling="cls",
+                                       sequence_length=16).fit(normal)
+    assert detector.n_features_in_ == 2 * 8
+    data = TextDataset(np.asarray(queries, dtype=object),
+                       np.arange(len(queries)).astype(str).astype(object), None, "queries")
+    extracted = detector.extract_dataset_features(data, cache_dir=tmp_path / "cache")
+    assert list(tmp_path.joinpath("cache").glob("text-embeddings-*.npz"))
+    scores = detector.score_samples(queries)
+    np.testing.assert_allclose(detector.score_features(extracted.features), scores,
+                               rtol=1e-3, atol=1e-4)
+    reloaded = tf.saved_model.load(str(detector.export(tmp_path / "detector")))
+    np.testing.assert_allclose(reloaded.serve(tf.constant(queries))["scores"].numpy(), scores,
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_text_and_image_options_errors(string_saved_model, topic_split, blobs):
+    from tfunsup.anomaly import PANDAAnomalyDetector
+    from tfunsup.data.text import TextDataset
+
+    normal, _ = topic_split
+    hub = str(string_saved_model)
+    with pytest.raises(ValueError, match="pooling applies to the outputs of `layer`"):
+        GaussianAnomalyDetector(hub, pooling="cls").fit(normal)
+    with pytest.raises(ValueError, match="image_size applies to images"):
+        KNNAnomalyDetector(hub, image_size=(8, 8)).fit(normal)
+    with pytest.raises(ValueError, match="keras-hub text encoder"):
+        KNNAnomalyDetector(hub, layer="embed").fit(normal)
+    with pytest.raises(ValueError, match=r"texts\[1\]=3"):
+        KNNAnomalyDetector(hub).fit(["a text", 3, "another"])
+    with pytest.raises(ValueError, match="PANDA trains the top of an image backbone"):
+        PANDAAnomalyDetector(hub).fit(normal)
+    with pytest.raises(ValueError, match="pooling="):
+        KNNAnomalyDetector(pooling="max").fit_features(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="sequence_length >= 8"):
+        KNNAnomalyDetector(sequence_length=4).fit_features(np.ones((4, 3)))
+    images, _ = blobs
+    for options in ({"sequence_length": 16}, {"pooling": "cls"}):
+        with pytest.raises(ValueError, match="apply to text encoders"):
+            KNNAnomalyDetector(_tiny_backbone(), **options).fit(images)
+    texts = TextDataset(np.asarray(normal, dtype=object),
+                        np.arange(len(normal)).astype(str).astype(object), None, "t")
+    with pytest.raises(ValueError, match="an image backbone"):
+        KNNAnomalyDetector(_tiny_backbone()).extract_dataset_features(texts)

@@ -13,6 +13,7 @@ from tfunsup.backbones.text_encoder import (
     encode_texts,
     is_text_preset,
     load_text_encoder,
+    truncated_text_encoder,
 )
 
 MINILM = ("text-encoders", "all-MiniLM-L6-v2")
@@ -121,3 +122,47 @@ def test_default_text_encoder_prefers_the_offline_copy(monkeypatch, tmp_path):
     (folder / "config.json").write_text("{}")
     spec, reason = default_text_encoder()
     assert spec == str(folder) and "offline copy" in reason
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def test_truncated_text_encoder_pools_inner_layers(topic_bert_preset, topic_texts, tmp_path):
+    import keras
+
+    encoder = load_backbone(topic_bert_preset, sequence_length=16)
+    texts, _ = topic_texts(n_per_topic=3, n_words=5)
+    layers = ("transformer_layer_0", "transformer_layer_1")
+    cls = truncated_text_encoder(encoder, layers, "cls")
+    assert cls.modality == "text" and cls.feature_dim == 16
+    assert cls.spec_name == (f"{topic_bert_preset},layer=transformer_layer_0+"
+                             "transformer_layer_1,pooling=cls")
+    features = cls(np.asarray(texts, dtype=object)).numpy()
+    # By hand: each layer's first-token state, L2-normalised, concatenated.
+    bert = encoder.token_encoder.get_layer("bert_backbone")
+    tokens = encoder.preprocessor(tf.constant(texts))
+    states = keras.Model(bert.input, [bert.get_layer(n).output for n in layers])(
+        {key: tokens[key] for key in bert.input})
+    expected = np.concatenate([_unit(s.numpy()[:, 0]) for s in states], axis=1)
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-6)
+    # encode_texts pads each batch only to its longest text: same features.
+    np.testing.assert_allclose(encode_texts(cls, texts, batch_size=4, cache_dir=tmp_path),
+                               features, atol=1e-5)
+    mean = truncated_text_encoder(encoder, "transformer_layer_0", "mean")
+    mask = tokens["padding_mask"].numpy()[..., None]
+    by_hand = (states[0].numpy() * mask).sum(axis=1) / mask.sum(axis=1)
+    np.testing.assert_allclose(mean(np.asarray(texts, dtype=object)).numpy(), _unit(by_hand),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_truncated_text_encoder_errors(topic_bert_preset, string_saved_model):
+    encoder = load_backbone(topic_bert_preset, sequence_length=16)
+    with pytest.raises(ValueError, match="layer='nope'"):
+        truncated_text_encoder(encoder, "nope")
+    with pytest.raises(ValueError, match="non-empty sequence"):
+        truncated_text_encoder(encoder, ())
+    with pytest.raises(ValueError, match="pooling='max'"):
+        truncated_text_encoder(encoder, "transformer_layer_0", "max")
+    with pytest.raises(ValueError, match="keras-hub text encoder"):
+        truncated_text_encoder(load_backbone(str(string_saved_model)), "embed")

@@ -35,7 +35,7 @@ def mahalanobis(features, mean, whitening):
 
 
 class GaussianAnomalyDetector(FeatureAnomalyDetector):
-    """Flags images unlikely under a Gaussian fitted to normal pretrained features.
+    """Flags images or texts unlikely under a Gaussian fitted to normal pretrained features.
 
     `fit(normal_images)` fits a multivariate Gaussian to the L2-normalised
     features of the normal images, with the Ledoit-Wolf shrunk covariance
@@ -56,8 +56,16 @@ class GaussianAnomalyDetector(FeatureAnomalyDetector):
         layer: None for the backbone's features, an inner layer name
             whose pooled output is used (e.g. `"block_13_expand_relu"`), or
             a tuple of names whose pooled, L2-normalised outputs are
-            concatenated (see `truncated_backbone`).
-        flip_average: average features over the image and its mirror image.
+            concatenated (see `truncated_backbone`); for a keras-hub text
+            encoder its transformer layers, e.g. `"transformer_layer_3"`
+            (see `tfunsup.backbones.text_encoder.truncated_text_encoder`).
+        flip_average: average features over the image and its mirror image
+            (images only).
+        sequence_length: int >= 8 or None; tokens per text of a keras-hub
+            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
+        pooling: `"mean"` or `"cls"`: how each `layer`'s output becomes one
+            vector (global average pooling of image maps, the masked mean
+            over a text's tokens, or a text's first-token state).
         contamination: float in (0, 0.5].
         batch_size: int >= 1.
         n_splits: int >= 2, folds of the cross-fitted training scores.
@@ -77,12 +85,14 @@ class GaussianAnomalyDetector(FeatureAnomalyDetector):
     """
 
     def __init__(self, backbone="keras:MobileNetV2", *, image_size=None, layer=None,
-                 flip_average=True, contamination=0.05, batch_size=64, n_splits=5,
-                 verbose=0):
+                 flip_average=True, sequence_length=None, pooling="mean", contamination=0.05,
+                 batch_size=64, n_splits=5, verbose=0):
         self.backbone = backbone
         self.image_size = image_size
         self.layer = layer
         self.flip_average = flip_average
+        self.sequence_length = sequence_length
+        self.pooling = pooling
         self.contamination = contamination
         self.batch_size = batch_size
         self.n_splits = n_splits

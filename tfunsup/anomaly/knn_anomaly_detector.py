@@ -8,7 +8,7 @@ from tfunsup.anomaly.feature_anomaly_detector import FeatureAnomalyDetector
 
 
 class KNNAnomalyDetector(FeatureAnomalyDetector):
-    """Flags images far from their nearest normal images in a backbone's feature space.
+    """Flags images or texts far from their nearest normal ones in a backbone's feature space.
 
     `fit(normal_images)` stores the L2-normalised features of the normal
     images (the bank); the anomaly score of an image is the mean Euclidean
@@ -32,8 +32,16 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
         layer: None for the backbone's features, an inner layer name
             whose pooled output is used (e.g. `"block_13_expand_relu"`), or
             a tuple of names whose pooled, L2-normalised outputs are
-            concatenated (see `truncated_backbone`).
-        flip_average: average features over the image and its mirror image.
+            concatenated (see `truncated_backbone`); for a keras-hub text
+            encoder its transformer layers, e.g. `"transformer_layer_3"`
+            (see `tfunsup.backbones.text_encoder.truncated_text_encoder`).
+        flip_average: average features over the image and its mirror image
+            (images only).
+        sequence_length: int >= 8 or None; tokens per text of a keras-hub
+            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
+        pooling: `"mean"` or `"cls"`: how each `layer`'s output becomes one
+            vector (global average pooling of image maps, the masked mean
+            over a text's tokens, or a text's first-token state).
         contamination: float in (0, 0.5].
         batch_size: int >= 1.
         algorithm: `NearestNeighbors` algorithm (`"auto"`, `"brute"`, ...).
@@ -52,13 +60,15 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
     """
 
     def __init__(self, backbone="keras:MobileNetV2", n_neighbors=2, *, image_size=None,
-                 layer=None, flip_average=True, contamination=0.05, batch_size=64, algorithm="auto",
-                 verbose=0):
+                 layer=None, flip_average=True, sequence_length=None, pooling="mean",
+                 contamination=0.05, batch_size=64, algorithm="auto", verbose=0):
         self.backbone = backbone
         self.n_neighbors = n_neighbors
         self.image_size = image_size
         self.layer = layer
         self.flip_average = flip_average
+        self.sequence_length = sequence_length
+        self.pooling = pooling
         self.contamination = contamination
         self.batch_size = batch_size
         self.algorithm = algorithm

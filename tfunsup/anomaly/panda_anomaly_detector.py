@@ -256,6 +256,10 @@ class PANDAAnomalyDetector(KNNAnomalyDetector):
             return models[channels]
         if "_backbone" not in self.__dict__:
             backbone = load_backbone(self.backbone, image_size=self.image_size)
+            if getattr(backbone, "modality", None) == "text":
+                raise ValueError(f"PANDA trains the top of an image backbone. Received the "
+                                 f"text encoder backbone={self.backbone!r} (use "
+                                 "KNNAnomalyDetector or GaussianAnomalyDetector for texts)")
             self._backbone, self._top = split_backbone(backbone, self.frozen_until, self.layer)
             spec = backbone.image_spec
             probe = np.zeros((1, spec.height or 224, spec.width or 224, spec.channels),

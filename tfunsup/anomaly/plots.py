@@ -46,6 +46,36 @@ def save_score_histograms(scores, is_anomaly, path, aucs=None, log=False):
     plt.close(fig)
 
 
+def save_score_distribution(scores, path, threshold=None, is_anomaly=None):
+    """One histogram of anomaly scores saved as a PNG at `path`: normal vs.
+    anomalous items when the truth is known, else all items; the decision
+    threshold as a vertical line.
+
+    Args:
+        scores: float array `(n,)`.
+        path: PNG file to write.
+        threshold: optional float.
+        is_anomaly: optional bool array `(n,)`.
+    """
+    scores = np.asarray(scores, np.float64)
+    fig, ax = plt.subplots(figsize=(4.0, 2.6))
+    bins = np.linspace(scores.min(), scores.max(), 40)
+    if is_anomaly is None:
+        ax.hist(scores, bins=bins, alpha=0.7, label="scored items")
+    else:
+        truth = np.asarray(is_anomaly, bool)
+        ax.hist(scores[truth], bins=bins, alpha=0.6, density=True, label="anomalous")
+        ax.hist(scores[~truth], bins=bins, alpha=0.6, density=True, label="normal")
+    if threshold is not None:
+        ax.axvline(threshold, color="red", linestyle="--", linewidth=1, label="threshold")
+    ax.set_xlabel("anomaly score", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def save_top_anomalies(images, scores, labels, path, per_class=8):
     """Per normal class, the test images with the highest anomaly scores.
 

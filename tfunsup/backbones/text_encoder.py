@@ -209,6 +209,80 @@ def load_text_encoder(spec, *, sequence_length=128, trainable=False,
     return model
 
 
+def truncated_text_encoder(encoder, layer, pooling="mean"):
+    """A keras-hub text encoder cut at inner layers, their token states pooled.
+
+    The text analogue of
+    `tfunsup.anomaly.feature_anomaly_detector.truncated_backbone`: the token
+    states of each named layer of the transformer are pooled into one
+    vector per text (`MaskedPooling`: the masked mean over the real tokens,
+    or the first, `[CLS]`, token's state) and L2-normalised; several layers
+    give the concatenation of their pooled vectors, so every level weighs
+    the same (Rippel, Mertens & Merhof's multi-level features, ICPR 2020).
+
+    Args:
+        encoder: a model from `load_text_encoder` (it needs `preprocessor`
+            and `token_encoder`).
+        layer: the name of a layer of the keras-hub backbone, e.g.
+            `"transformer_layer_3"` (BERT-style backbones name them
+            `transformer_layer_0` ... and the embedding output
+            `embeddings_layer_norm`), or a sequence of names.
+        pooling: `"mean"` or `"cls"`.
+
+    Returns:
+        A functional `keras.Model` mapping strings `(batch,)` to float32
+        `(batch, feature_dim)`, with the attributes of `load_text_encoder`'s
+        models (`modality = "text"`, `spec_name` naming the layers and the
+        pooling, `sequence_length`, `feature_dim`, `preprocessor`,
+        `token_encoder`), so `encode_texts` embeds and caches with it.
+
+    Raises:
+        ValueError: `encoder` is not a keras-hub text encoder (e.g. a TF Hub
+            SavedModel), a layer name it does not have, an empty `layer` or a
+            bad `pooling`.
+    """
+    layers = [layer] if isinstance(layer, str) else list(layer)
+    name = getattr(encoder, "spec_name", encoder.name)
+    if not layers or not all(isinstance(n, str) for n in layers):
+        raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
+                         f"names. Received: layer={layer!r}")
+    if pooling not in POOLING_MODES:
+        raise ValueError(f"Expected pooling in {POOLING_MODES}. Received: pooling={pooling!r}")
+    token_encoder = getattr(encoder, "token_encoder", None)
+    if token_encoder is None:
+        raise ValueError(f"Expected a keras-hub text encoder to take inner layers from. "
+                         f"Received: layer={layer!r} with text backbone '{name}', whose "
+                         "layers are not reachable (use its output: layer=None)")
+    for inner in token_encoder.layers:
+        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
+        if not set(layers) <= set(inner_names):
+            continue
+        trunk = keras.Model(inner.input, [inner.get_layer(n).output for n in layers],
+                            name="to_" + "_and_".join(layers))
+        token_inputs = {key: keras.Input(shape=(None,), dtype=tensor.dtype, name=key)
+                        for key, tensor in token_encoder.input.items()}
+        states = trunk({key: token_inputs[key] for key in inner.input})
+        states = states if isinstance(states, (list, tuple)) else [states]
+        pooled = [MaskedPooling(pooling, normalize=True, name=f"pool_{n}")(
+            s, token_inputs["padding_mask"]) for n, s in zip(layers, states)]
+        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="levels")(pooled)
+        truncated = keras.Model(token_inputs, x, name="token_encoder")
+        texts = keras.Input(shape=(), dtype="string", name="texts")
+        tokens = encoder.preprocessor(texts)
+        model = keras.Model(texts, truncated({key: tokens[key] for key in token_inputs}),
+                            name="backbone")
+        model.modality = "text"
+        model.image_spec = None
+        model.spec_name = f"{name},layer={'+'.join(layers)},pooling={pooling}"
+        model.sequence_length = encoder.sequence_length
+        model.feature_dim = int(x.shape[-1])
+        model.preprocessor = encoder.preprocessor
+        model.token_encoder = truncated
+        return model
+    raise ValueError(f"Expected layer to name layers of the text encoder's transformer. "
+                     f"Received: layer={layer!r}, not all found in text encoder '{name}'.")
+
+
 def text_encoder_from_hub_layer(layer, spec_name):
     """Wraps a string-input `HubLayer` as a strings-to-embeddings model.
 
@@ -376,4 +450,4 @@ def _encode_bucketed(encoder, texts, batch_size, verbose):
 
 
 __all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset", "load_text_encoder",
-           "require_keras_hub", "text_encoder_from_hub_layer"]
+           "require_keras_hub", "text_encoder_from_hub_layer", "truncated_text_encoder"]

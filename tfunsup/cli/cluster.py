@@ -10,6 +10,7 @@ from pathlib import Path
 from tfunsup.cli.common import (
     add_common_arguments,
     add_deterministic_argument,
+    default_cache_dir,
     print_table,
     table_column,
     write_json,
@@ -111,11 +112,6 @@ def add_parser(subparsers):
     add_deterministic_argument(parser)
     # Feature extraction sizes its batches to the backbone input by default.
     parser.set_defaults(run=run, batch_size=None)
-
-
-def default_cache_dir():
-    """`$TFUNSUP_CACHE_DIR`, else `~/.cache/tfunsup`."""
-    return Path(os.environ.get("TFUNSUP_CACHE_DIR", "~/.cache/tfunsup")).expanduser()
 
 
 def _int_or_auto(value):

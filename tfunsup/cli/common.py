@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,12 @@ def add_common_arguments(parser, default_out):
     parser.add_argument("--batch-size", type=int, default=128,
                         help="batch size (default: 128)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def default_cache_dir():
+    """`$TFUNSUP_CACHE_DIR`, else `~/.cache/tfunsup`: where text embeddings
+    are cached when no folder is given."""
+    return Path(os.environ.get("TFUNSUP_CACHE_DIR", "~/.cache/tfunsup")).expanduser()
 
 
 def backup_directory(out, backup_dir=None):
