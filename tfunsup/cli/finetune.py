@@ -10,6 +10,7 @@ from tfunsup.cli.common import (
     backup_directory,
     check_fraction,
     check_positive,
+    default_cache_dir,
     print_table,
     table_column,
     write_json,
@@ -67,7 +68,8 @@ def add_parser(subparsers):
     text.add_argument("--classes", nargs="+", default=None,
                       help="keep only these label values (e.g. fresh rotten)")
     text.add_argument("--cache-dir", default=None,
-                      help="embedding cache folder (default: $TMPDIR/tfunsup-text-cache)")
+                      help="embedding cache folder (default: $TFUNSUP_CACHE_DIR, else "
+                           "~/.cache/tfunsup, as tfunsup cluster)")
     text.add_argument("--adapt", choices=["none", "simcse"], default="none",
                       help="adapt the encoder to the training texts without labels first "
                            "(SimCSE; default: none)")
@@ -245,10 +247,7 @@ def run(args):
 
     cache_dir = None
     if text:
-        import tempfile
-        from pathlib import Path
-
-        cache_dir = args.cache_dir or Path(tempfile.gettempdir()) / "tfunsup-text-cache"
+        cache_dir = args.cache_dir or default_cache_dir()
     result = label_efficiency(
         encoder, inputs[train_index], train_labels, inputs[test_index],
         data.labels[test_index], fractions=args.fractions,
