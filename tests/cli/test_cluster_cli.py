@@ -45,6 +45,7 @@ def test_refuses_to_overwrite_then_overwrites(default_run, capsys):
     (["--data", "nope"], "Unknown dataset 'nope'"),
     (["--backbone", "keras:NoSuchNet"], "keras:NoSuchNet"),
     (["--n-clusters", "1"], "--n-clusters >= 2"),
+    (["--restart-tolerance", "-0.5"], "--restart-tolerance >= 0"),
     (["--n-clusters", "5000"], "n_clusters <= number of samples"),
     (["--data", "missing/folder"], "does not exist"),
 ])

@@ -136,6 +136,9 @@ def _check_arguments(args):
         if value is not None and value < (1 if name == "batch_size" else 0):
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"Expected valid {flag}. Received: {flag}={getattr(args, name)}")
+    if not args.restart_tolerance >= 0:
+        raise ValueError("Expected --restart-tolerance >= 0. Received: "
+                         f"--restart-tolerance={args.restart_tolerance}")
     if args.num_shards < 1 or not 0 <= args.shard_index < args.num_shards:
         raise ValueError(
             "Expected --num-shards >= 1 and 0 <= --shard-index < --num-shards. Received: "
