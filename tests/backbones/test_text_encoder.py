@@ -140,7 +140,10 @@ def test_truncated_text_encoder_pools_inner_layers(topic_bert_preset, topic_text
                              "transformer_layer_1,pooling=cls")
     features = cls(np.asarray(texts, dtype=object)).numpy()
     # By hand: each layer's first-token state, L2-normalised, concatenated.
-    bert = encoder.token_encoder.get_layer("bert_backbone")
+    # The keras-hub backbone inside; Keras numbers its name (bert_backbone_1, ...)
+    # when an earlier test in this process built one too.
+    import keras_hub
+    [bert] = [l for l in encoder.token_encoder.layers if isinstance(l, keras_hub.models.Backbone)]
     tokens = encoder.preprocessor(tf.constant(texts))
     states = keras.Model(bert.input, [bert.get_layer(n).output for n in layers])(
         {key: tokens[key] for key in bert.input})
