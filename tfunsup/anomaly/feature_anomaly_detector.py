@@ -120,33 +120,44 @@ class FeatureAnomalyDetector(BaseEstimator):
     exported SavedModel a string tensor `(batch,)`.
 
     Subclasses store their arguments in `__init__` only (scikit-learn
-    convention); the shared ones are below. Subclasses that take texts also
-    have `sequence_length` (tokens per text of a keras-hub encoder, None for
-    `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`) and `pooling` (how
-    the outputs of `layer` become one vector: `"mean"`, global average
-    pooling of image maps or the masked mean over a text's tokens, or
-    `"cls"`, a text's first-token state).
+    convention). The arguments below are shared by the subclasses and are
+    documented here once; each subclass documents its own ones (e.g.
+    `n_neighbors`) and says which of these it takes.
 
     Args:
         backbone: any `tfunsup.backbones.load_backbone` spec, e.g.
-            `"keras:MobileNetV2"`, a TF Hub URL, a SavedModel folder or a
+            `"keras:MobileNetV2"` (the subclasses' default, ImageNet
+            MobileNetV2-1.0), a TF Hub URL, a SavedModel folder or a
             `keras.Model`; or a text encoder spec (a keras-hub preset folder,
             `hf://...`, or a SavedModel taking strings).
         image_size: `(height, width)` of the backbone input, or None for the
             spec's own (224 x 224 for Keras Applications). Images only.
         layer: None for the backbone's output features, the name of an
-            inner layer whose pooled output is used, or a sequence of names
-            whose pooled, L2-normalised outputs are concatenated (Keras
-            functional image backbones, see `truncated_backbone`; keras-hub
-            text encoders, e.g. `"transformer_layer_3"`, see
+            inner layer whose pooled output is used (e.g.
+            `"block_13_expand_relu"`), or a sequence of names whose pooled,
+            L2-normalised outputs are concatenated (Keras functional image
+            backbones, see `truncated_backbone`; keras-hub text encoders,
+            e.g. `"transformer_layer_3"`, see
             `tfunsup.backbones.text_encoder.truncated_text_encoder`).
         flip_average: average each image's features with those of its
             horizontal mirror image (test-time augmentation). Texts have no
             mirror image: ignored for a text encoder.
+        sequence_length: int >= 8 or None; tokens per text of a keras-hub
+            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
+            Texts only.
+        pooling: `"mean"` or `"cls"`: how the outputs of each `layer` become
+            one vector: global average pooling of image maps or the masked
+            mean over a text's tokens, or a text's first-token state.
         contamination: float in (0, 0.5], the share of training images
             expected above `threshold_`.
-        batch_size: int >= 1, images per backbone call.
+        batch_size: int >= 1, images (or texts) per backbone call.
         verbose: Keras verbosity of the feature extraction.
+
+    Attributes (after `fit`):
+        train_scores_: float32 `(n_train,)` scores of the training features,
+            each computed without that item (leave-one-out or cross-fitted).
+        threshold_: float, the `1 - contamination` quantile of
+            `train_scores_`; `predict` flags scores above it.
     """
 
     def _check_params(self):

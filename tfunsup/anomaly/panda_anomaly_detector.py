@@ -134,8 +134,8 @@ class PANDAAnomalyDetector(KNNAnomalyDetector):
     Args:
         backbone: a `tfunsup.backbones.load_backbone` spec of a Keras
             functional model (default ImageNet `"keras:MobileNetV2"`).
-        n_neighbors: int k >= 1 (DN2 and PANDA use 2).
-        image_size: `(height, width)` backbone input, None for the spec's.
+        n_neighbors, algorithm: the kNN scoring, as documented in
+            `KNNAnomalyDetector` (DN2 and PANDA use `n_neighbors=2`).
         layer: None for the backbone's own output, an inner layer name or a
             tuple of names after `frozen_until` (pooled; several are
             L2-normalised and concatenated).
@@ -159,11 +159,10 @@ class PANDAAnomalyDetector(KNNAnomalyDetector):
             `min_delta` (relative compactness) before stopping.
         min_delta: float >= 0.
         seed: int, seeds the validation split, the batch order and Keras.
-        flip_average: average features over the image and its mirror image.
-        contamination: float in (0, 0.5].
         batch_size: int >= 1, images per frozen-backbone call.
-        algorithm: `NearestNeighbors` algorithm.
-        verbose: Keras verbosity.
+        image_size, flip_average, contamination, verbose: as documented in
+            `FeatureAnomalyDetector` (images only: PANDA takes no text
+            encoder, so no `sequence_length` or `pooling`).
 
     Attributes (after `fit`):
         encoder_: the `keras.Model` from maps to adapted unit-norm features.
