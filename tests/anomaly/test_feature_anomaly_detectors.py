@@ -134,7 +134,9 @@ def test_inner_layer_features(blobs):
     detector = KNNAnomalyDetector(_tiny_backbone(), layer="conv_a").fit(normal)
     assert detector.n_features_in_ == 8
     assert detector.score_samples(mixed).shape == (20,)
-    with pytest.raises(ValueError, match="layer='nope'"):
+    with pytest.raises(ValueError, match="Expected layer to name layers of a Keras functional "
+                                         "model inside backbone .* Received: layer='nope', "
+                                         "not all found"):
         KNNAnomalyDetector(_tiny_backbone(), layer="nope").fit(normal)
 
 

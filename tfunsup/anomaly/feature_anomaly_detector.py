@@ -60,42 +60,31 @@ def truncated_backbone(backbone, layer):
 
     Raises:
         ValueError: no inner functional model has a layer of that name
-            (e.g. a TF Hub or SavedModel backbone), or `layer` is empty.
+            (e.g. a TF Hub or SavedModel backbone; the message of
+            `tfunsup.backbones.inner_layers.find_inner_model`), or `layer`
+            is empty.
     """
     import keras
 
-    layers = [layer] if isinstance(layer, str) else list(layer)
-    name = getattr(backbone, "spec_name", backbone.name)
-    if not layers or not all(isinstance(n, str) for n in layers):
-        raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
-                         f"names. Received: layer={layer!r}")
-    for inner in backbone.layers:
-        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
-        if not set(layers) <= set(inner_names):
-            continue
-        trunk = keras.Model(inner.inputs, [inner.get_layer(n).output for n in layers],
-                            name="to_" + "_and_".join(layers))
-        images = keras.Input(shape=backbone.input_shape[1:], name="images")
-        x = images
-        for step in backbone.layers[1:]:
-            if step is inner:
-                outputs = trunk(x)
-                break
-            x = step(x)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(o) if len(o.shape) == 4
-                  else o for n, o in zip(layers, outputs)]
-        if len(pooled) == 1:
-            x = pooled[0]
-        else:
-            x = keras.layers.Concatenate(name="levels")(
-                [keras.ops.normalize(p, axis=-1, order=2) for p in pooled])
-        model = keras.Model(images, x, name="backbone")
-        model.image_spec = backbone.image_spec
-        model.spec_name = f"{name},layer={'+'.join(layers)}"
-        return model
-    raise ValueError(f"Expected layer to name layers of a Keras functional backbone. "
-                     f"Received: layer={layer!r}, not all found in backbone '{name}'.")
+    from tfunsup.backbones.inner_layers import call_through, find_inner_model, layer_names
+
+    layers = layer_names(layer)
+    inner = find_inner_model(backbone, layers, received={"layer": layer})
+    trunk = keras.Model(inner.inputs, [inner.get_layer(n).output for n in layers],
+                        name="to_" + "_and_".join(layers))
+    images, outputs = call_through(backbone, inner, trunk)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(o) if len(o.shape) == 4
+              else o for n, o in zip(layers, outputs)]
+    if len(pooled) == 1:
+        x = pooled[0]
+    else:
+        x = keras.layers.Concatenate(name="levels")(
+            [keras.ops.normalize(p, axis=-1, order=2) for p in pooled])
+    model = keras.Model(images, x, name="backbone")
+    model.image_spec = backbone.image_spec
+    model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},layer={'+'.join(layers)}"
+    return model
 
 
 class FeatureAnomalyDetector(BaseEstimator):
