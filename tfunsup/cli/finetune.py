@@ -112,21 +112,10 @@ def _load_data(args):
                if value is not None}
     data = load_text_dataset(args.data, **columns)
     if args.classes is not None and data.labels is not None:
-        unknown = sorted(set(args.classes) - set(data.class_names))
-        if unknown:
-            raise ValueError(f"Unknown --classes {unknown}. The data's classes: "
-                             f"{list(data.class_names)}")
-        import dataclasses
-
-        import numpy as np
-
-        keep_names = [name for name in data.class_names if name in args.classes]
-        old = [data.class_names.index(name) for name in keep_names]
-        keep = np.isin(data.labels, old)
-        data = dataclasses.replace(
-            data, texts=data.texts[keep], ids=data.ids[keep],
-            labels=np.searchsorted(old, data.labels[keep]).astype("int64"),
-            class_names=tuple(keep_names))
+        try:
+            data = data.select_classes(args.classes)
+        except ValueError as error:
+            raise ValueError(f"--classes: {error}") from None
     return data
 
 
