@@ -134,7 +134,9 @@ def test_inner_layer_features(blobs):
     detector = KNNAnomalyDetector(_tiny_backbone(), layer="conv_a").fit(normal)
     assert detector.n_features_in_ == 8
     assert detector.score_samples(mixed).shape == (20,)
-    with pytest.raises(ValueError, match="layer='nope'"):
+    with pytest.raises(ValueError, match="Expected layer to name layers of a Keras functional "
+                                         "model inside backbone .* Received: layer='nope', "
+                                         "not all found"):
         KNNAnomalyDetector(_tiny_backbone(), layer="nope").fit(normal)
 
 
@@ -239,3 +241,38 @@ def test_text_and_image_options_errors(string_saved_model, topic_split, blobs):
                         np.arange(len(normal)).astype(str).astype(object), None, "t")
     with pytest.raises(ValueError, match="an image backbone"):
         KNNAnomalyDetector(_tiny_backbone()).extract_dataset_features(texts)
+
+
+def _documented_args(cls):
+    """Names in the `Args:` section of `cls`'s own docstring; an entry may
+    name several arguments (`a, b,\\n c: shared text`)."""
+    import inspect
+
+    block = inspect.cleandoc(cls.__doc__).split("\nArgs:\n", 1)[1].split("\n\n", 1)[0]
+    names, pending = set(), ""
+    for line in block.splitlines():
+        if line.startswith("        ") or not line.startswith("    "):
+            continue  # a description's continuation line
+        text = pending + line.strip()
+        pending = text + " " if text.endswith(",") else ""
+        if not pending:
+            names |= {name.strip() for name in text.split(":", 1)[0].split(",")}
+    return names
+
+
+def test_docstring_args_name_every_parameter():
+    """help() of each detector names all its constructor arguments and no
+    stale ones; the shared ones it refers to are documented on the base."""
+    import inspect
+
+    from tfunsup.anomaly import FeatureAnomalyDetector, PANDAAnomalyDetector
+
+    detectors = (GaussianAnomalyDetector, KNNAnomalyDetector, PANDAAnomalyDetector)
+    for cls in detectors:
+        parameters = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        assert _documented_args(cls) == parameters, cls.__name__
+    shared = set.intersection(*[set(inspect.signature(cls.__init__).parameters)
+                                for cls in detectors]) - {"self", "n_neighbors", "algorithm"}
+    assert shared | {"sequence_length", "pooling"} <= _documented_args(FeatureAnomalyDetector)
+    assert _documented_args(type("Stale", (), {"__doc__": "X.\n\nArgs:\n    a, b: x.\n"})) == {
+        "a", "b"}

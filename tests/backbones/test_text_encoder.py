@@ -161,8 +161,11 @@ def test_truncated_text_encoder_pools_inner_layers(topic_bert_preset, topic_text
 
 def test_truncated_text_encoder_errors(topic_bert_preset, string_saved_model):
     encoder = load_backbone(topic_bert_preset, sequence_length=16)
-    with pytest.raises(ValueError, match="layer='nope'"):
+    with pytest.raises(ValueError) as error:  # the message of image backbones too
         truncated_text_encoder(encoder, "nope")
+    assert str(error.value) == (
+        f"Expected layer to name layers of a Keras functional model inside backbone "
+        f"'{topic_bert_preset}'. Received: layer='nope', not all found.")
     with pytest.raises(ValueError, match="non-empty sequence"):
         truncated_text_encoder(encoder, ())
     with pytest.raises(ValueError, match="pooling='max'"):

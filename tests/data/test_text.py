@@ -97,3 +97,26 @@ def test_load_dataset_infers_text_and_checks_the_column_flags(tmp_path):
     assert loaded.class_names == ("ham", "spam") and loaded.ids.tolist() == ["0", "1"]
     with pytest.raises(ValueError, match="text_column='body'"):
         load_dataset(tmp_path / "news", text_column="body")
+
+
+def test_select_classes_keeps_their_texts_and_relabels(tmp_path):
+    table = tmp_path / "reviews.csv"
+    table.write_text("label,text\nrotten,bad\nfresh,good\nmeh,fine\nfresh,great\nrotten,dull\n")
+    data = load_text_dataset(table)
+    names = data.class_names
+    part = data.select_classes(["rotten", "fresh"])  # the dataset's class order is kept
+    kept = [i for i, label in enumerate(data.labels) if names[label] in ("rotten", "fresh")]
+    assert part.class_names == tuple(n for n in names if n != "meh")
+    assert part.texts.tolist() == data.texts[kept].tolist()
+    assert part.ids.tolist() == data.ids[kept].tolist()
+    assert [part.class_names[label] for label in part.labels] == [names[data.labels[i]]
+                                                                  for i in kept]
+    assert part.labels.dtype == np.int64 and set(part.labels) == {0, 1}
+    assert data.select_classes("meh").texts.tolist() == ["fine"]
+    with pytest.raises(ValueError, match=r"Received: classes=\['fresh', 'great'\] "
+                                         r"\(unknown: \['great'\]\)"):
+        data.select_classes(["fresh", "great"])
+    with pytest.raises(ValueError, match=r"Received: classes=\[\]"):
+        data.select_classes([])
+    with pytest.raises(ValueError, match="unlabelled"):
+        data.without_labels().select_classes(["fresh"])

@@ -81,5 +81,7 @@ def test_text_run_rejects_unknown_classes(tiny_text_preset, tmp_path, capsys):
     out = tmp_path / "finetune"
     assert main(["finetune", "--data", str(table), "--backbone", str(tiny_text_preset),
                  "--classes", "fresh", "great", "--out", str(out)]) == 2
-    assert "Unknown --classes ['great']" in capsys.readouterr().err
+    assert ("--classes: Expected classes among the data's classes ['fresh', 'rotten']. "
+            "Received: classes=['fresh', 'great'] (unknown: ['great'])"
+            in capsys.readouterr().err)
     assert not out.exists()

@@ -60,42 +60,31 @@ def truncated_backbone(backbone, layer):
 
     Raises:
         ValueError: no inner functional model has a layer of that name
-            (e.g. a TF Hub or SavedModel backbone), or `layer` is empty.
+            (e.g. a TF Hub or SavedModel backbone; the message of
+            `tfunsup.backbones.inner_layers.find_inner_model`), or `layer`
+            is empty.
     """
     import keras
 
-    layers = [layer] if isinstance(layer, str) else list(layer)
-    name = getattr(backbone, "spec_name", backbone.name)
-    if not layers or not all(isinstance(n, str) for n in layers):
-        raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
-                         f"names. Received: layer={layer!r}")
-    for inner in backbone.layers:
-        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
-        if not set(layers) <= set(inner_names):
-            continue
-        trunk = keras.Model(inner.inputs, [inner.get_layer(n).output for n in layers],
-                            name="to_" + "_and_".join(layers))
-        images = keras.Input(shape=backbone.input_shape[1:], name="images")
-        x = images
-        for step in backbone.layers[1:]:
-            if step is inner:
-                outputs = trunk(x)
-                break
-            x = step(x)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(o) if len(o.shape) == 4
-                  else o for n, o in zip(layers, outputs)]
-        if len(pooled) == 1:
-            x = pooled[0]
-        else:
-            x = keras.layers.Concatenate(name="levels")(
-                [keras.ops.normalize(p, axis=-1, order=2) for p in pooled])
-        model = keras.Model(images, x, name="backbone")
-        model.image_spec = backbone.image_spec
-        model.spec_name = f"{name},layer={'+'.join(layers)}"
-        return model
-    raise ValueError(f"Expected layer to name layers of a Keras functional backbone. "
-                     f"Received: layer={layer!r}, not all found in backbone '{name}'.")
+    from tfunsup.backbones.inner_layers import call_through, find_inner_model, layer_names
+
+    layers = layer_names(layer)
+    inner = find_inner_model(backbone, layers, received={"layer": layer})
+    trunk = keras.Model(inner.inputs, [inner.get_layer(n).output for n in layers],
+                        name="to_" + "_and_".join(layers))
+    images, outputs = call_through(backbone, inner, trunk)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    pooled = [keras.layers.GlobalAveragePooling2D(name=f"pool_{n}")(o) if len(o.shape) == 4
+              else o for n, o in zip(layers, outputs)]
+    if len(pooled) == 1:
+        x = pooled[0]
+    else:
+        x = keras.layers.Concatenate(name="levels")(
+            [keras.ops.normalize(p, axis=-1, order=2) for p in pooled])
+    model = keras.Model(images, x, name="backbone")
+    model.image_spec = backbone.image_spec
+    model.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},layer={'+'.join(layers)}"
+    return model
 
 
 class FeatureAnomalyDetector(BaseEstimator):
@@ -120,33 +109,44 @@ class FeatureAnomalyDetector(BaseEstimator):
     exported SavedModel a string tensor `(batch,)`.
 
     Subclasses store their arguments in `__init__` only (scikit-learn
-    convention); the shared ones are below. Subclasses that take texts also
-    have `sequence_length` (tokens per text of a keras-hub encoder, None for
-    `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`) and `pooling` (how
-    the outputs of `layer` become one vector: `"mean"`, global average
-    pooling of image maps or the masked mean over a text's tokens, or
-    `"cls"`, a text's first-token state).
+    convention). The arguments below are shared by the subclasses and are
+    documented here once; each subclass documents its own ones (e.g.
+    `n_neighbors`) and says which of these it takes.
 
     Args:
         backbone: any `tfunsup.backbones.load_backbone` spec, e.g.
-            `"keras:MobileNetV2"`, a TF Hub URL, a SavedModel folder or a
+            `"keras:MobileNetV2"` (the subclasses' default, ImageNet
+            MobileNetV2-1.0), a TF Hub URL, a SavedModel folder or a
             `keras.Model`; or a text encoder spec (a keras-hub preset folder,
             `hf://...`, or a SavedModel taking strings).
         image_size: `(height, width)` of the backbone input, or None for the
             spec's own (224 x 224 for Keras Applications). Images only.
         layer: None for the backbone's output features, the name of an
-            inner layer whose pooled output is used, or a sequence of names
-            whose pooled, L2-normalised outputs are concatenated (Keras
-            functional image backbones, see `truncated_backbone`; keras-hub
-            text encoders, e.g. `"transformer_layer_3"`, see
+            inner layer whose pooled output is used (e.g.
+            `"block_13_expand_relu"`), or a sequence of names whose pooled,
+            L2-normalised outputs are concatenated (Keras functional image
+            backbones, see `truncated_backbone`; keras-hub text encoders,
+            e.g. `"transformer_layer_3"`, see
             `tfunsup.backbones.text_encoder.truncated_text_encoder`).
         flip_average: average each image's features with those of its
             horizontal mirror image (test-time augmentation). Texts have no
             mirror image: ignored for a text encoder.
+        sequence_length: int >= 8 or None; tokens per text of a keras-hub
+            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
+            Texts only.
+        pooling: `"mean"` or `"cls"`: how the outputs of each `layer` become
+            one vector: global average pooling of image maps or the masked
+            mean over a text's tokens, or a text's first-token state.
         contamination: float in (0, 0.5], the share of training images
             expected above `threshold_`.
-        batch_size: int >= 1, images per backbone call.
+        batch_size: int >= 1, images (or texts) per backbone call.
         verbose: Keras verbosity of the feature extraction.
+
+    Attributes (after `fit`):
+        train_scores_: float32 `(n_train,)` scores of the training features,
+            each computed without that item (leave-one-out or cross-fitted).
+        threshold_: float, the `1 - contamination` quantile of
+            `train_scores_`; `predict` flags scores above it.
     """
 
     def _check_params(self):

@@ -51,25 +51,10 @@ class GaussianAnomalyDetector(FeatureAnomalyDetector):
     biased low by in-sample distances.
 
     Args:
-        backbone: a `tfunsup.backbones.load_backbone` spec.
-        image_size: `(height, width)` backbone input, None for the spec's.
-        layer: None for the backbone's features, an inner layer name
-            whose pooled output is used (e.g. `"block_13_expand_relu"`), or
-            a tuple of names whose pooled, L2-normalised outputs are
-            concatenated (see `truncated_backbone`); for a keras-hub text
-            encoder its transformer layers, e.g. `"transformer_layer_3"`
-            (see `tfunsup.backbones.text_encoder.truncated_text_encoder`).
-        flip_average: average features over the image and its mirror image
-            (images only).
-        sequence_length: int >= 8 or None; tokens per text of a keras-hub
-            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
-        pooling: `"mean"` or `"cls"`: how each `layer`'s output becomes one
-            vector (global average pooling of image maps, the masked mean
-            over a text's tokens, or a text's first-token state).
-        contamination: float in (0, 0.5].
-        batch_size: int >= 1.
+        backbone, image_size, layer, flip_average, sequence_length, pooling,
+        contamination, batch_size, verbose: the feature model and the
+            threshold, as documented in `FeatureAnomalyDetector`.
         n_splits: int >= 2, folds of the cross-fitted training scores.
-        verbose: Keras verbosity.
 
     Attributes (after `fit`):
         mean_: float32 `(feature_dim,)`.

@@ -25,34 +25,17 @@ class KNNAnomalyDetector(FeatureAnomalyDetector):
     quantile.
 
     Args:
-        backbone: a `tfunsup.backbones.load_backbone` spec (default the
-            ImageNet MobileNetV2-1.0, `"keras:MobileNetV2"`).
         n_neighbors: int k >= 1 (DN2 uses 2).
-        image_size: `(height, width)` backbone input, None for the spec's.
-        layer: None for the backbone's features, an inner layer name
-            whose pooled output is used (e.g. `"block_13_expand_relu"`), or
-            a tuple of names whose pooled, L2-normalised outputs are
-            concatenated (see `truncated_backbone`); for a keras-hub text
-            encoder its transformer layers, e.g. `"transformer_layer_3"`
-            (see `tfunsup.backbones.text_encoder.truncated_text_encoder`).
-        flip_average: average features over the image and its mirror image
-            (images only).
-        sequence_length: int >= 8 or None; tokens per text of a keras-hub
-            text encoder (None: `tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
-        pooling: `"mean"` or `"cls"`: how each `layer`'s output becomes one
-            vector (global average pooling of image maps, the masked mean
-            over a text's tokens, or a text's first-token state).
-        contamination: float in (0, 0.5].
-        batch_size: int >= 1.
         algorithm: `NearestNeighbors` algorithm (`"auto"`, `"brute"`, ...).
-        verbose: Keras verbosity.
+        backbone, image_size, layer, flip_average, sequence_length, pooling,
+        contamination, batch_size, verbose: the feature model and the
+            threshold, as documented in `FeatureAnomalyDetector`.
 
     Attributes (after `fit`):
         bank_: float32 `(n_train, feature_dim)` normal features.
         nearest_neighbors_: the fitted `sklearn.neighbors.NearestNeighbors`.
         train_scores_: float32 `(n_train,)` leave-one-out training scores.
         threshold_: float.
-        feature_model_: the Keras images -> features model.
 
     Reference:
         Bergman, Cohen, Hoshen. Deep Nearest Neighbor Anomaly Detection.

@@ -34,40 +34,28 @@ def split_backbone(backbone, frozen_until, layer=None):
     """
     import keras
 
-    layers = None if layer is None else ([layer] if isinstance(layer, str) else list(layer))
-    name = getattr(backbone, "spec_name", backbone.name)
+    from tfunsup.backbones.inner_layers import call_through, find_inner_model, layer_names
+
     if not isinstance(frozen_until, str):
         raise ValueError(f"Expected frozen_until to be a layer name. "
                          f"Received: frozen_until={frozen_until!r}")
-    if layers is not None and (not layers or not all(isinstance(n, str) for n in layers)):
-        raise ValueError(f"Expected layer to be None, a layer name or a non-empty sequence "
-                         f"of names. Received: layer={layer!r}")
-    for inner in backbone.layers:
-        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
-        if frozen_until not in inner_names or not set(layers or ()) <= set(inner_names):
-            continue
-        cut = inner.get_layer(frozen_until).output
-        outputs = list(inner.outputs) if layers is None else [
-            inner.get_layer(n).output for n in layers]
-        try:
-            top = keras.Model(cut, outputs, name=f"top_after_{frozen_until}")
-        except ValueError as error:
-            raise ValueError(f"Expected the feature layers to depend only on frozen_until="
-                             f"{frozen_until!r}. Received: layer={layer!r} ({error})") from None
-        images = keras.Input(shape=backbone.input_shape[1:], name="images")
-        x = images
-        for step in backbone.layers[1:]:
-            if step is inner:
-                maps = keras.Model(inner.inputs, cut, name=f"to_{frozen_until}")(x)
-                break
-            x = step(x)
-        lower = keras.Model(images, maps, name="frozen_lower")
-        lower.image_spec = backbone.image_spec
-        lower.spec_name = f"{name},maps={frozen_until}"
-        return lower, top
-    raise ValueError(f"Expected frozen_until and layer to name layers of a Keras functional "
-                     f"backbone. Received: frozen_until={frozen_until!r}, layer={layer!r}, "
-                     f"not all found in backbone '{name}'.")
+    layers = layer_names(layer, optional=True)
+    inner = find_inner_model(backbone, [frozen_until] + (layers or []),
+                             received={"frozen_until": frozen_until, "layer": layer})
+    cut = inner.get_layer(frozen_until).output
+    outputs = list(inner.outputs) if layers is None else [
+        inner.get_layer(n).output for n in layers]
+    try:
+        top = keras.Model(cut, outputs, name=f"top_after_{frozen_until}")
+    except ValueError as error:
+        raise ValueError(f"Expected the feature layers to depend only on frozen_until="
+                         f"{frozen_until!r}. Received: layer={layer!r} ({error})") from None
+    images, maps = call_through(backbone, inner,
+                                keras.Model(inner.inputs, cut, name=f"to_{frozen_until}"))
+    lower = keras.Model(images, maps, name="frozen_lower")
+    lower.image_spec = backbone.image_spec
+    lower.spec_name = f"{getattr(backbone, 'spec_name', backbone.name)},maps={frozen_until}"
+    return lower, top
 
 
 def feature_encoder(top, map_shape, n_views):
@@ -134,8 +122,8 @@ class PANDAAnomalyDetector(KNNAnomalyDetector):
     Args:
         backbone: a `tfunsup.backbones.load_backbone` spec of a Keras
             functional model (default ImageNet `"keras:MobileNetV2"`).
-        n_neighbors: int k >= 1 (DN2 and PANDA use 2).
-        image_size: `(height, width)` backbone input, None for the spec's.
+        n_neighbors, algorithm: the kNN scoring, as documented in
+            `KNNAnomalyDetector` (DN2 and PANDA use `n_neighbors=2`).
         layer: None for the backbone's own output, an inner layer name or a
             tuple of names after `frozen_until` (pooled; several are
             L2-normalised and concatenated).
@@ -159,11 +147,10 @@ class PANDAAnomalyDetector(KNNAnomalyDetector):
             `min_delta` (relative compactness) before stopping.
         min_delta: float >= 0.
         seed: int, seeds the validation split, the batch order and Keras.
-        flip_average: average features over the image and its mirror image.
-        contamination: float in (0, 0.5].
         batch_size: int >= 1, images per frozen-backbone call.
-        algorithm: `NearestNeighbors` algorithm.
-        verbose: Keras verbosity.
+        image_size, flip_average, contamination, verbose: as documented in
+            `FeatureAnomalyDetector` (images only: PANDA takes no text
+            encoder, so no `sequence_length` or `pooling`).
 
     Attributes (after `fit`):
         encoder_: the `keras.Model` from maps to adapted unit-norm features.

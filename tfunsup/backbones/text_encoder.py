@@ -238,14 +238,14 @@ def truncated_text_encoder(encoder, layer, pooling="mean"):
 
     Raises:
         ValueError: `encoder` is not a keras-hub text encoder (e.g. a TF Hub
-            SavedModel), a layer name it does not have, an empty `layer` or a
-            bad `pooling`.
+            SavedModel), a layer name it does not have (the message of
+            `tfunsup.backbones.inner_layers.find_inner_model`, as for image
+            backbones), an empty `layer` or a bad `pooling`.
     """
-    layers = [layer] if isinstance(layer, str) else list(layer)
+    from tfunsup.backbones.inner_layers import find_inner_model, layer_names
+
+    layers = layer_names(layer)
     name = getattr(encoder, "spec_name", encoder.name)
-    if not layers or not all(isinstance(n, str) for n in layers):
-        raise ValueError(f"Expected layer to be a layer name or a non-empty sequence of "
-                         f"names. Received: layer={layer!r}")
     if pooling not in POOLING_MODES:
         raise ValueError(f"Expected pooling in {POOLING_MODES}. Received: pooling={pooling!r}")
     token_encoder = getattr(encoder, "token_encoder", None)
@@ -253,34 +253,29 @@ def truncated_text_encoder(encoder, layer, pooling="mean"):
         raise ValueError(f"Expected a keras-hub text encoder to take inner layers from. "
                          f"Received: layer={layer!r} with text backbone '{name}', whose "
                          "layers are not reachable (use its output: layer=None)")
-    for inner in token_encoder.layers:
-        inner_names = [l.name for l in inner.layers] if isinstance(inner, keras.Model) else []
-        if not set(layers) <= set(inner_names):
-            continue
-        trunk = keras.Model(inner.input, [inner.get_layer(n).output for n in layers],
-                            name="to_" + "_and_".join(layers))
-        token_inputs = {key: keras.Input(shape=(None,), dtype=tensor.dtype, name=key)
-                        for key, tensor in token_encoder.input.items()}
-        states = trunk({key: token_inputs[key] for key in inner.input})
-        states = states if isinstance(states, (list, tuple)) else [states]
-        pooled = [MaskedPooling(pooling, normalize=True, name=f"pool_{n}")(
-            s, token_inputs["padding_mask"]) for n, s in zip(layers, states)]
-        x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="levels")(pooled)
-        truncated = keras.Model(token_inputs, x, name="token_encoder")
-        texts = keras.Input(shape=(), dtype="string", name="texts")
-        tokens = encoder.preprocessor(texts)
-        model = keras.Model(texts, truncated({key: tokens[key] for key in token_inputs}),
-                            name="backbone")
-        model.modality = "text"
-        model.image_spec = None
-        model.spec_name = f"{name},layer={'+'.join(layers)},pooling={pooling}"
-        model.sequence_length = encoder.sequence_length
-        model.feature_dim = int(x.shape[-1])
-        model.preprocessor = encoder.preprocessor
-        model.token_encoder = truncated
-        return model
-    raise ValueError(f"Expected layer to name layers of the text encoder's transformer. "
-                     f"Received: layer={layer!r}, not all found in text encoder '{name}'.")
+    inner = find_inner_model(token_encoder, layers, received={"layer": layer}, spec_name=name)
+    trunk = keras.Model(inner.input, [inner.get_layer(n).output for n in layers],
+                        name="to_" + "_and_".join(layers))
+    token_inputs = {key: keras.Input(shape=(None,), dtype=tensor.dtype, name=key)
+                    for key, tensor in token_encoder.input.items()}
+    states = trunk({key: token_inputs[key] for key in inner.input})
+    states = states if isinstance(states, (list, tuple)) else [states]
+    pooled = [MaskedPooling(pooling, normalize=True, name=f"pool_{n}")(
+        s, token_inputs["padding_mask"]) for n, s in zip(layers, states)]
+    x = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="levels")(pooled)
+    truncated = keras.Model(token_inputs, x, name="token_encoder")
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    tokens = encoder.preprocessor(texts)
+    model = keras.Model(texts, truncated({key: tokens[key] for key in token_inputs}),
+                        name="backbone")
+    model.modality = "text"
+    model.image_spec = None
+    model.spec_name = f"{name},layer={'+'.join(layers)},pooling={pooling}"
+    model.sequence_length = encoder.sequence_length
+    model.feature_dim = int(x.shape[-1])
+    model.preprocessor = encoder.preprocessor
+    model.token_encoder = truncated
+    return model
 
 
 def text_encoder_from_hub_layer(layer, spec_name):

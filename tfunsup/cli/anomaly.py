@@ -25,8 +25,10 @@ from tfunsup.cli.common import (
     JIT_CHOICES,
     add_common_arguments,
     add_jit_argument,
+    add_text_arguments,
     check_fraction,
     check_positive,
+    check_text_arguments,
     default_cache_dir,
     print_table,
     table_column,
@@ -131,16 +133,7 @@ def add_parser(subparsers):
     parser.add_argument("--export", action="store_true",
                         help="benchmark: also export each class's detector as a SavedModel "
                              "(detectors/<class>/); folder mode always exports detector/")
-    text = parser.add_argument_group("text data")
-    text.add_argument("--text-column", type=table_column, default=None,
-                      help="column (name or 0-based index) of a .csv/.tsv holding the texts "
-                           "(default: one named like text/msg/review, else the longest)")
-    text.add_argument("--label-column", type=table_column, default=None,
-                      help="column (name or index) holding labels, for the benchmark's "
-                           "classes and scoring only (default: one named like "
-                           "label/category in a header)")
-    text.add_argument("--sequence-length", type=int, default=None,
-                      help="tokens kept per text by a keras-hub text encoder (default: 256)")
+    text = add_text_arguments(parser, label_use="the benchmark's classes and scoring only")
     text.add_argument("--pooling", choices=["auto", "mean", "cls"], default="auto",
                       help="how the token states of each --layer become one vector: the "
                            "mean over the real tokens, or the first ([CLS]) token's state; "
@@ -168,9 +161,7 @@ def _check_arguments(args):
         raise ValueError(f"Expected --contamination in (0, 0.5]. "
                          f"Received: --contamination={args.contamination}") from None
     check_fraction("--train-fraction", args.train_fraction)
-    if args.sequence_length is not None and args.sequence_length < 8:
-        raise ValueError("Expected --sequence-length >= 8. Received: "
-                         f"--sequence-length={args.sequence_length}")
+    check_text_arguments(args)
     if (args.normal is None) != (args.score is None):
         raise ValueError("Expected --normal and --score together. Received: "
                          f"--normal={args.normal}, --score={args.score}")

@@ -10,9 +10,10 @@ from pathlib import Path
 from tfunsup.cli.common import (
     add_common_arguments,
     add_deterministic_argument,
+    add_text_arguments,
+    check_text_arguments,
     default_cache_dir,
     print_table,
-    table_column,
     write_json,
 )
 
@@ -94,20 +95,7 @@ def add_parser(subparsers):
     parser.add_argument("--shard-index", type=int, default=0)
     parser.add_argument("--export-clusters", default=None, choices=["symlink", "copy"],
                         help="also write clusters/<k>/ folders of symlinks or copies")
-    text = parser.add_argument_group("text data")
-    text.add_argument("--text-column", type=table_column, default=None,
-                      help="column (name or 0-based index) of a .csv/.tsv holding the texts "
-                           "(default: one named like text/msg/review, else the longest)")
-    text.add_argument("--label-column", type=table_column, default=None,
-                      help="column (name or index) holding labels, for scoring only "
-                           "(default: one named like label/category in a header)")
-    text.add_argument("--sequence-length", type=int, default=None,
-                      help="tokens kept per text by a keras-hub text encoder "
-                           "(default: 256)")
-    text.add_argument("--cache-dir", default=None,
-                      help="folder caching text embeddings, so a run with another K "
-                           "reuses them (default: $TFUNSUP_CACHE_DIR, else "
-                           "~/.cache/tfunsup)")
+    add_text_arguments(parser, label_use="scoring only", cache_dir=True)
     add_common_arguments(parser, "runs/cluster")
     add_deterministic_argument(parser)
     # Feature extraction sizes its batches to the backbone input by default.
@@ -143,9 +131,7 @@ def _check_arguments(args):
         raise ValueError(
             "Expected --num-shards >= 1 and 0 <= --shard-index < --num-shards. Received: "
             f"--num-shards={args.num_shards}, --shard-index={args.shard_index}")
-    if args.sequence_length is not None and args.sequence_length < 8:
-        raise ValueError("Expected --sequence-length >= 8. Received: "
-                         f"--sequence-length={args.sequence_length}")
+    check_text_arguments(args)
     if args.num_shards > 1 and args.features:
         raise ValueError("--num-shards extracts features; it cannot be combined with --features.")
     for path in args.features or ():

@@ -38,6 +38,52 @@ def add_common_arguments(parser, default_out):
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def add_text_arguments(parser, *, label_use, sequence_length=None, cache_dir=False):
+    """Adds the "text data" argument group of the subcommands that take texts.
+
+    `--text-column`, `--label-column` and `--sequence-length`, and with
+    `cache_dir` also `--cache-dir` (default None: `default_cache_dir()`);
+    `check_text_arguments` checks them.
+
+    Args:
+        parser: the subcommand's `argparse.ArgumentParser`.
+        label_use: what the labels serve, ending `--label-column`'s help
+            ("holding labels, for <label_use>"), e.g. `"scoring only"`.
+        sequence_length: default of `--sequence-length`; None leaves the
+            text encoder's own (`tfunsup.backbones.defaults.TEXT_SEQUENCE_LENGTH`).
+        cache_dir: whether to add `--cache-dir`.
+
+    Returns:
+        The argument group, for the subcommand's own text options.
+    """
+    from tfunsup.backbones.defaults import TEXT_SEQUENCE_LENGTH
+
+    text = parser.add_argument_group("text data")
+    text.add_argument("--text-column", type=table_column, default=None,
+                      help="column (name or 0-based index) of a .csv/.tsv holding the texts "
+                           "(default: one named like text/msg/review, else the longest)")
+    text.add_argument("--label-column", type=table_column, default=None,
+                      help=f"column (name or index) holding labels, for {label_use} "
+                           "(default: one named like label/category in a header)")
+    text.add_argument("--sequence-length", type=int, default=sequence_length,
+                      help="tokens kept per text by a keras-hub text encoder (default: "
+                           f"{sequence_length or TEXT_SEQUENCE_LENGTH})")
+    if cache_dir:
+        text.add_argument("--cache-dir", default=None,
+                          help="folder caching text embeddings, so a rerun reads them "
+                               "instead of encoding again (default: $TFUNSUP_CACHE_DIR, "
+                               "else ~/.cache/tfunsup)")
+    return text
+
+
+def check_text_arguments(args):
+    """Raises ValueError unless `--sequence-length` (of `add_text_arguments`)
+    is None or >= 8."""
+    if args.sequence_length is not None and args.sequence_length < 8:
+        raise ValueError("Expected --sequence-length >= 8. Received: "
+                         f"--sequence-length={args.sequence_length}")
+
+
 def default_cache_dir():
     """`$TFUNSUP_CACHE_DIR`, else `~/.cache/tfunsup`: where text embeddings
     are cached when no folder is given."""

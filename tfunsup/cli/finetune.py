@@ -7,12 +7,13 @@ from tfunsup.cli.common import (
     add_common_arguments,
     add_deterministic_argument,
     add_jit_argument,
+    add_text_arguments,
     backup_directory,
     check_fraction,
     check_positive,
+    check_text_arguments,
     default_cache_dir,
     print_table,
-    table_column,
     write_json,
 )
 
@@ -54,22 +55,14 @@ def add_parser(subparsers):
     parser.add_argument("--backup-dir", default=None,
                         help="BackupAndRestore folder of the pretraining "
                              "(default: <out>.backup)")
-    text = parser.add_argument_group("text data")
+    text = add_text_arguments(parser, label_use="the labeled subsets and test accuracy",
+                              sequence_length=64, cache_dir=True)
     text.add_argument("--backbone", default=None,
                       help="text encoder: a keras-hub preset folder, hf:// or kaggle:// "
                            "(default: all-MiniLM-L6-v2 from the shared data folder if "
                            "present, else from Hugging Face, as tfunsup cluster chooses it)")
-    text.add_argument("--sequence-length", type=int, default=64,
-                      help="tokens per text (default: 64)")
-    text.add_argument("--text-column", type=table_column, default=None,
-                      help="text column (name or 0-based index) of a table")
-    text.add_argument("--label-column", type=table_column, default=None,
-                      help="label column (name or 0-based index) of a table")
     text.add_argument("--classes", nargs="+", default=None,
                       help="keep only these label values (e.g. fresh rotten)")
-    text.add_argument("--cache-dir", default=None,
-                      help="embedding cache folder (default: $TFUNSUP_CACHE_DIR, else "
-                           "~/.cache/tfunsup, as tfunsup cluster)")
     text.add_argument("--adapt", choices=["none", "simcse"], default="none",
                       help="adapt the encoder to the training texts without labels first "
                            "(SimCSE; default: none)")
@@ -95,9 +88,7 @@ def _check_arguments(args):
     if args.fine_tune_steps is not None and args.fine_tune_steps < 0:
         raise ValueError(f"Expected --fine-tune-steps >= 0. "
                          f"Received: --fine-tune-steps={args.fine_tune_steps}")
-    if args.sequence_length < 8:
-        raise ValueError(f"Expected --sequence-length >= 8. "
-                         f"Received: --sequence-length={args.sequence_length}")
+    check_text_arguments(args)
     if args.adapt_max_texts < 2:
         raise ValueError(f"Expected --adapt-max-texts >= 2. "
                          f"Received: --adapt-max-texts={args.adapt_max_texts}")
@@ -121,21 +112,10 @@ def _load_data(args):
                if value is not None}
     data = load_text_dataset(args.data, **columns)
     if args.classes is not None and data.labels is not None:
-        unknown = sorted(set(args.classes) - set(data.class_names))
-        if unknown:
-            raise ValueError(f"Unknown --classes {unknown}. The data's classes: "
-                             f"{list(data.class_names)}")
-        import dataclasses
-
-        import numpy as np
-
-        keep_names = [name for name in data.class_names if name in args.classes]
-        old = [data.class_names.index(name) for name in keep_names]
-        keep = np.isin(data.labels, old)
-        data = dataclasses.replace(
-            data, texts=data.texts[keep], ids=data.ids[keep],
-            labels=np.searchsorted(old, data.labels[keep]).astype("int64"),
-            class_names=tuple(keep_names))
+        try:
+            data = data.select_classes(args.classes)
+        except ValueError as error:
+            raise ValueError(f"--classes: {error}") from None
     return data
 
 

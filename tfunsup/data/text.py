@@ -53,6 +53,38 @@ class TextDataset:
             self, texts=self.texts[index], ids=self.ids[index],
             labels=None if self.labels is None else self.labels[index], skipped=())
 
+    def select_classes(self, classes):
+        """The texts of the given classes only, relabelled `0 .. k-1`.
+
+        Args:
+            classes: sequence of class names (values of `class_names`).
+
+        Returns:
+            A `TextDataset` with the texts (and ids) whose label is one of
+            `classes`, in their order here; `class_names` keeps the
+            dataset's order of the selected names and `labels` index it.
+
+        Raises:
+            ValueError: the dataset has no labels, `classes` is empty, or it
+                names a class the dataset does not have.
+        """
+        if self.labels is None or self.class_names is None:
+            raise ValueError(f"Expected a labelled dataset to select classes from. "
+                             f"Received: classes={classes!r} with the unlabelled {self.name}")
+        classes = [classes] if isinstance(classes, str) else list(classes)
+        unknown = sorted(set(classes) - set(self.class_names))
+        if not classes or unknown:
+            raise ValueError(f"Expected classes among the data's classes "
+                             f"{list(self.class_names)}. Received: classes={classes!r}"
+                             + (f" (unknown: {unknown})" if unknown else ""))
+        kept = [name for name in self.class_names if name in classes]
+        old = [self.class_names.index(name) for name in kept]
+        keep = np.isin(self.labels, old)
+        return dataclasses.replace(
+            self, texts=self.texts[keep], ids=self.ids[keep],
+            labels=np.searchsorted(old, self.labels[keep]).astype(np.int64),
+            class_names=tuple(kept))
+
     def without_labels(self):
         """The same texts with `labels=None`."""
         return dataclasses.replace(self, labels=None, class_names=None)
