@@ -64,7 +64,8 @@ class SourceOnly(BaseAdapter):
         augment: source-side augmentation (`tfunsup.adapt.augmentation`):
             `"standard"` (or True) random low resolution and translation;
             `"stroke"` also random stroke thickening (shaped to
-            thick-stroked targets, so opt-in); `"none"` (or False).
+            thick-stroked targets, so opt-in); `"affine"` also random
+            rotation and scale (`augment_source`); `"none"` (or False).
         jit_compile: XLA for the train step: True, False or `"auto"`
             (Keras decides: off on CPU, where XLA is slower).
         seed: int or None; seeds the random number generators.

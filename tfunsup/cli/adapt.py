@@ -52,11 +52,13 @@ def add_parser(subparsers):
                              "class-imbalanced target such as USPS and a strong source "
                              "model); or their EM re-estimate; no target labels either way "
                              "(default: uniform)")
-    parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
+    parser.add_argument("--augment", default="standard",
+                        choices=["standard", "stroke", "affine", "none"],
                         help="source-side augmentation: standard = random low resolution "
                              "and shifts (recordings: random speed and shifts); stroke = "
                              "also random stroke thickening (shaped to "
-                             "thick-stroked targets such as digits); none (default: standard)")
+                             "thick-stroked targets such as digits); affine = also random "
+                             "rotation (10 degrees) and scale (10 %%); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
