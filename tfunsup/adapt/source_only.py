@@ -41,7 +41,8 @@ class SourceOnly(BaseAdapter):
     no target data in training.
 
     Args:
-        backbone: None for the default small CNN, or any
+        backbone: None (or `"small_cnn"`) for the default small CNN,
+            `"small_cnn,width=N"` for one N times as wide, or any
             `tfunsup.backbones.load_backbone` spec (TF Hub handle, SavedModel
             folder, `"keras:<ApplicationName>"`, keras.Model); fine-tuned.
             For recordings (an `AudioDataset`, or waveform arrays with an

@@ -36,7 +36,8 @@ def add_parser(subparsers):
     parser.add_argument("--method", default="all", choices=METHODS + ("all",),
                         help="adaptation method (default: all)")
     parser.add_argument("--backbone", default=None,
-                        help="TF Hub URL, SavedModel folder or keras:<Application> "
+                        help="TF Hub URL, SavedModel folder, keras:<Application>, or "
+                             "small_cnn,width=N for a small CNN N times as wide "
                              "(default: a small CNN trained from scratch)")
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="weights of keras: backbones (default: imagenet)")
