@@ -30,7 +30,7 @@ def _seed_runs(tmp_path, name, argv, seeds):
 # wide, random rotation and scale on top of the standard source augmentation,
 # SHOT's diversity term against the mean source prediction (USPS is not
 # class-balanced).
-M2U_ARGV = ["--source", "mnist-5k", "--target", "usps", "--target-test", "usps-test",
+M2U_ARGV = ["--source", "mnist-test", "--target", "usps", "--target-test", "usps-test",
             "--class-prior", "mean", "--backbone", "small_cnn,width=2", "--augment", "affine"]
 
 
@@ -38,7 +38,7 @@ M2U_ARGV = ["--source", "mnist-5k", "--target", "usps", "--target-test", "usps-t
 def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path):
     """The standard pair, 10 + 10 epochs: M->U seeds 0-1 and U->M seed 0
     (about 8 minutes on 2 cores; the README's table has seeds 0-4, the suite
-    must stay within 20 minutes). MNIST-5k -> USPS with `M2U_ARGV`;
+    must stay within 20 minutes). MNIST-test -> USPS with `M2U_ARGV`;
     USPS -> MNIST-test with the defaults. Bars from the issue where they
     hold, with margins from the README's measurements (oneDNN on and off)."""
     shared_data("mnist-test")
