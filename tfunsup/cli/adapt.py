@@ -70,9 +70,12 @@ def add_parser(subparsers):
 def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
+    from tfunsup.backbones.small_cnn import parse_small_cnn_spec
+
     check_output_dir(args.out, args.overwrite)
     for flag in ("epochs", "adapt_epochs", "batch_size"):
         check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
+    parse_small_cnn_spec(args.backbone)  # a bad small_cnn,width=N stops before any loading
 
 
 def check_domains(source, target):
