@@ -10,7 +10,8 @@ SMALL_CNN = "small_cnn"
 
 def build_small_cnn(input_shape=(28, 28, 1), feature_dim=128, seed=None, name="small_cnn",
                     width=1):
-    """Builds conv 32 -> pool -> conv 64 -> pool -> dropout 0.3 -> dense `feature_dim`, random init.
+    """Builds conv 32w -> pool -> conv 64w -> pool -> dropout 0.3 -> dense `feature_dim`
+    (w = `width`, 1 by default), random init.
 
     Args:
         input_shape: `(height, width, channels)`.
