@@ -53,6 +53,42 @@ def test_stroke_thickening_is_opt_in():
     assert (thick >= images).all() and thick.sum() > images.sum()
 
 
+def _blob_positions(images):
+    """Centre of mass `(row, col)` of each image's ink, relative to the image centre."""
+    grid = np.arange(28, dtype=np.float64) - 13.5
+    ink = images[..., 0].astype(np.float64)
+    mass = ink.sum(axis=(1, 2))
+    return np.stack([(ink * grid[None, :, None]).sum(axis=(1, 2)) / mass,
+                     (ink * grid[None, None, :]).sum(axis=(1, 2)) / mass], axis=1)
+
+
+def test_affine_augmentation_rotates_and_scales_about_the_centre():
+    # A 2x2 blob of ink 8 pixels above the image centre, 16 copies.
+    images = np.zeros((16, 28, 28, 1), np.float32)
+    images[:, 5:7, 13:15] = 1.0
+    seed = tf.constant([0, 3], tf.int64)
+    plain = dict(low_resolution_rate=0, max_shift=0)
+    before = _blob_positions(images)
+    # Off by default: the shift's draws do not change when they are turned on at 0.
+    mnist = load_dataset("mnist-5k").images[:16]
+    np.testing.assert_array_equal(
+        augment_source(mnist, seed, low_resolution_rate=0, max_rotation=0,
+                       max_scale=0).numpy(),
+        augment_source(mnist, seed, low_resolution_rate=0).numpy())
+    # Rotation keeps the blob's distance from the centre and turns it by up
+    # to max_rotation degrees, by different angles across the batch.
+    turned = _blob_positions(augment_source(images, seed, max_rotation=45, **plain).numpy())
+    np.testing.assert_allclose(np.linalg.norm(turned, axis=1), np.linalg.norm(before, axis=1),
+                               atol=0.3)
+    angles = np.degrees(np.arctan2(turned[:, 1], -turned[:, 0]))
+    assert np.abs(angles).max() <= 45 + 3 and np.ptp(angles) > 20, angles
+    # Scale moves it along its own direction, by a factor within 1 +- max_scale.
+    scaled = _blob_positions(augment_source(images, seed, max_scale=0.2, **plain).numpy())
+    np.testing.assert_allclose(scaled[:, 1], before[:, 1], atol=0.3)
+    ratio = scaled[:, 0] / before[:, 0]
+    assert (ratio > 0.8 - 0.05).all() and (ratio < 1.2 + 0.05).all() and np.ptp(ratio) > 0.1
+
+
 def test_augment_settings():
     assert resolve_augment(True) == "standard" and resolve_augment(False) == "none"
     assert [resolve_augment(a) for a in AUGMENTATIONS] == list(AUGMENTATIONS)

@@ -87,6 +87,7 @@ def test_target_labels_only_score_and_same_seed_gives_same_numbers(two_runs):
     (["--source", "{d}/source_unlabeled.npz"], "Expected a labeled --source"),
     (["--epochs", "0"], "--epochs >= 1"),
     (["--target", "nope"], "Unknown dataset 'nope'"),
+    (["--backbone", "small_cnn,width=0"], "Received: backbone='small_cnn,width=0'"),
 ])
 def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, one_line_error):
     out = tmp_path / "out"
@@ -143,6 +144,22 @@ def test_mnist_to_usps_scores_the_held_out_target_split(usps_pair, tmp_path):
     reloaded = tf.saved_model.load(str(out / "models" / "shot"))
     served = reloaded.serve(tf.constant(test["x"])).numpy().argmax(axis=1)
     assert metrics["test_results"]["shot"] == pytest.approx(np.mean(served == test["y"]))
+
+
+def test_wide_small_cnn_and_affine_augmentation_reach_the_cli(usps_pair, tmp_path):
+    out = tmp_path / "wide"
+    assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
+                 str(usps_pair / "usps.npz"), "--method", "shot",
+                 "--backbone", "small_cnn,width=2", "--augment", "affine",
+                 "--out", str(out), *SMALL_BUDGET]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["backbone"], metrics["augment"]) == ("small_cnn,width=2", "affine")
+    import tensorflow as tf
+
+    # The exported classifier carries the wide CNN: 64 + 128 filters, 256 features.
+    reloaded = tf.saved_model.load(str(out / "models" / "shot"))
+    shapes = sorted(tuple(v.shape) for v in reloaded.variables)
+    assert (3, 3, 1, 64) in shapes and (3, 3, 64, 128) in shapes and (3200, 256) in shapes
 
 
 def test_unlabeled_target_test_is_refused(usps_pair, tmp_path, one_line_error):

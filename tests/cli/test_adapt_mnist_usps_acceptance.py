@@ -26,31 +26,35 @@ def _seed_runs(tmp_path, name, argv, seeds):
     return accuracy, test
 
 
+# MNIST -> USPS as the README's test-split rows run it: a small CNN twice as
+# wide, random rotation and scale on top of the standard source augmentation,
+# SHOT's diversity term against the mean source prediction (USPS is not
+# class-balanced).
+M2U_ARGV = ["--source", "mnist-test", "--target", "usps", "--target-test", "usps-test",
+            "--class-prior", "mean", "--backbone", "small_cnn,width=2", "--augment", "affine"]
+
+
 @pytest.mark.large
 def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path):
-    """The standard pair, 10 + 10 epochs: M->U seeds 0-2 and U->M seeds 0-1
-    (about 7 minutes on 2 cores; the README's table has seeds 0-4, the suite
-    must stay within 20 minutes). MNIST-5k -> USPS with SHOT's diversity term against the mean
-    of the source model's predictions on the USPS images (`--class-prior
-    mean`: USPS is not class-balanced); USPS -> MNIST-test with the
-    defaults. Bars from the issue where they hold, with margins from the
-    README's measurements (oneDNN on and off)."""
+    """The standard pair, 10 + 10 epochs: M->U seeds 0-1 and U->M seed 0
+    (about 8 minutes on 2 cores; the README's table has seeds 0-4, the suite
+    must stay within 20 minutes). MNIST-test -> USPS with `M2U_ARGV`;
+    USPS -> MNIST-test with the defaults. Bars from the issue where they
+    hold, with margins from the README's measurements (oneDNN on and off)."""
     shared_data("mnist-test")
     shared_data("usps")
-    accuracy, test = _seed_runs(tmp_path, "m2u", [
-        "--source", "mnist-5k", "--target", "usps", "--target-test", "usps-test",
-        "--class-prior", "mean"], seeds=(0, 1, 2))
-    # Measured on USPS train: 0.989 +- 0.001, no seed below 0.988.
+    accuracy, test = _seed_runs(tmp_path, "m2u", M2U_ARGV, seeds=(0, 1))
+    # Measured on USPS train: see the README (mean 0.99, no seed below 0.99).
     assert accuracy["shot"].mean() >= 0.98, accuracy
     assert accuracy["shot"].min() >= 0.97, accuracy
     assert accuracy["shot"].mean() >= accuracy["source-only"].mean(), accuracy
-    # On the 2,007 USPS test images: the issue's 0.98 is not met, the
-    # source-only model itself is at about 0.964 there (README).
-    assert test["shot"].mean() >= 0.96, test
-    assert test["shot"].min() >= 0.95, test
-    assert test["shot"].mean() >= test["source-only"].mean() - 0.002, test
+    # On the 2,007 USPS test images the issue's 0.98 is not reached (README:
+    # 0.975-0.978 per seed with oneDNN on, 0.977 0.976 at seeds 0-1 with it off);
+    # SHOT stays at or above source-only there (+0.002 to +0.008 per seed).
+    assert test["shot"].mean() >= 0.97, test
+    assert test["shot"].min() >= 0.965, test
+    assert test["shot"].mean() >= test["source-only"].mean(), test
     accuracy, _ = _seed_runs(tmp_path, "u2m", ["--source", "usps", "--target", "mnist-test"],
-                             seeds=(0, 1))
-    assert accuracy["shot"].mean() >= 0.95, accuracy
-    assert accuracy["shot"].min() >= 0.93, accuracy
+                             seeds=(0,))
+    assert accuracy["shot"].min() >= 0.95, accuracy
     assert (accuracy["shot"] > accuracy["source-only"]).all(), accuracy

@@ -5,9 +5,14 @@ has no XLA kernel, and stateless random ops keyed by the batch index keep
 runs repeatable whatever the pipeline's parallelism.
 """
 
+import numpy as np
 import tensorflow as tf
 
-AUGMENTATIONS = ("standard", "stroke", "none")
+AUGMENTATIONS = ("standard", "stroke", "affine", "none")
+# `"affine"`: the random rotation and scale of `augment_source` on top of
+# `"standard"` (degrees, fraction of the size).
+AFFINE_ROTATION = 10.0
+AFFINE_SCALE = 0.1
 
 
 def resolve_augment(augment):
@@ -17,7 +22,9 @@ def resolve_augment(augment):
         augment: `"standard"` (or True): random low resolution and shifts;
             `"stroke"`: the same plus random stroke thickening (an option
             shaped to thick-stroked targets such as scikit-learn's digits,
-            off by default); `"none"` (or False/None): no augmentation.
+            off by default); `"affine"`: the standard one plus a random
+            rotation (up to `AFFINE_ROTATION` degrees) and scale (up to
+            `AFFINE_SCALE`); `"none"` (or False/None): no augmentation.
 
     Returns:
         One of `AUGMENTATIONS`.
@@ -36,8 +43,8 @@ def resolve_augment(augment):
 
 
 def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
-                   low_resolution_rate=0.5, max_shift=0.1):
-    """Random low resolution and random translation of a batch of source images.
+                   low_resolution_rate=0.5, max_shift=0.1, max_rotation=0.0, max_scale=0.0):
+    """Random low resolution and random affine moves of a batch of source images.
 
     With `max_dilation` > 0 each image's strokes are first thickened by a
     random 0..`max_dilation` steps of 3x3 grey dilation (max pooling); this
@@ -46,7 +53,11 @@ def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
     `low_resolution_factor` of its size and bilinearly upsampled again (as
     `tfunsup.layers.RandomLowResolution`), so sharp source strokes look like
     coarsely sampled target digits; then every image is shifted by up to
-    `max_shift` of its size (zero fill).
+    `max_shift` of its size (zero fill), and, when `max_rotation` or
+    `max_scale` is > 0, rotated by up to `max_rotation` degrees and scaled
+    by a factor in `[1 - max_scale, 1 + max_scale]` about its centre in the
+    same resampling (small affine distortions of the kind Simard, Steinkraus
+    & Platt 2003 use on MNIST).
 
     Args:
         images: float32 `(batch, height, width, channels)` in [0, 1], static
@@ -56,6 +67,8 @@ def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
         low_resolution_factor: float in (0, 1).
         low_resolution_rate: float in [0, 1].
         max_shift: float in [0, 1), largest shift as a fraction of the size.
+        max_rotation: float in [0, 180), largest rotation in degrees.
+        max_scale: float in [0, 1), largest relative change of size.
 
     Returns:
         float32 tensor of the same shape, values in [0, 1].
@@ -79,12 +92,29 @@ def augment_source(images, seed, max_dilation=0, low_resolution_factor=0.4,
                                    (height, width), method="bilinear")
         pick = tf.random.stateless_uniform((batch, 1, 1, 1), low_seed) < low_resolution_rate
         images = tf.where(pick, degraded, images)
-    if max_shift > 0:
+    affine = max_rotation > 0 or max_scale > 0
+    if max_shift > 0 or affine:
         shifts = tf.random.stateless_uniform((batch, 2), shift_seed, -max_shift, max_shift)
         dx, dy = shifts[:, 0] * width, shifts[:, 1] * height
         ones, zeros = tf.ones_like(dx), tf.zeros_like(dx)
         # Output pixel (x, y) reads input pixel (x - dx, y - dy).
         transforms = tf.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], axis=1)
+        if affine:
+            # A seed of its own (folded from the shift's), so the other
+            # draws stay what they are without rotation and scale.
+            rotation_seed, scale_seed = tf.unstack(
+                tf.random.experimental.stateless_split(shift_seed, 2))
+            angle = tf.random.stateless_uniform((batch,), rotation_seed, -max_rotation,
+                                                max_rotation) * (np.pi / 180)
+            scale = tf.random.stateless_uniform((batch,), scale_seed, 1 - max_scale,
+                                                1 + max_scale)
+            # Output pixel p reads input pixel R(-angle) (p - c) / scale + c - d,
+            # c the image centre, d the shift.
+            cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+            cx, cy = (width - 1) / 2, (height - 1) / 2
+            transforms = tf.stack([cos, sin, cx - cos * cx - sin * cy - dx,
+                                   -sin, cos, cy + sin * cx - cos * cy - dy,
+                                   zeros, zeros], axis=1)
         images = tf.raw_ops.ImageProjectiveTransformV3(
             images=images, transforms=transforms, output_shape=tf.constant([height, width]),
             fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")

@@ -15,7 +15,13 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from tfunsup import training
-from tfunsup.adapt.augmentation import augment_source, augment_waveforms, resolve_augment
+from tfunsup.adapt.augmentation import (
+    AFFINE_ROTATION,
+    AFFINE_SCALE,
+    augment_source,
+    augment_waveforms,
+    resolve_augment,
+)
 from tfunsup.adapt.network import build_network
 from tfunsup.adapt.preprocessing import frame_spec, to_common_frame
 from tfunsup.data.audio import AudioDataset
@@ -216,11 +222,13 @@ class BaseAdapter(BaseEstimator):
 
             return dataset.enumerate().map(augment_audio).prefetch(2)
         max_dilation = 2 if kind == "stroke" else 0
+        affine = ({"max_rotation": AFFINE_ROTATION, "max_scale": AFFINE_SCALE}
+                  if kind == "affine" else {})
 
         def augment(index, batch):
             x, y = batch
             return augment_source(x, tf.stack([tf.constant(seed, tf.int64), index]),
-                                  max_dilation=max_dilation), y
+                                  max_dilation=max_dilation, **affine), y
 
         return dataset.enumerate().map(augment).prefetch(2)
 

@@ -9,7 +9,7 @@ import keras
 
 from tfunsup.backbones.load_backbone import load_backbone
 from tfunsup.backbones.log_mel_cnn import build_log_mel_cnn
-from tfunsup.backbones.small_cnn import build_small_cnn
+from tfunsup.backbones.small_cnn import build_small_cnn, parse_small_cnn_spec
 from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.data.image_spec import ImageSpec
 from tfunsup.layers.random_low_resolution import RandomLowResolution
@@ -43,7 +43,9 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     """Builds backbone -> bottleneck (dense + batch norm) -> linear classifier.
 
     Args:
-        backbone: None for `tfunsup.backbones.small_cnn.build_small_cnn` (images) or
+        backbone: None or `"small_cnn"` for
+            `tfunsup.backbones.small_cnn.build_small_cnn` (images; a wider one
+            with `"small_cnn,width=N"`, N times the filters and features) or
             `tfunsup.backbones.log_mel_cnn.build_log_mel_cnn` (with an
             `AudioSpec`), a keras.Model over waveforms `(batch, samples)`
             (cloned), or any spec of
@@ -76,9 +78,13 @@ def build_network(backbone, n_classes, *, image_spec=None, weights="imagenet",
     if isinstance(image_spec, AudioSpec) or takes_waveforms(backbone):
         backbone_model, spec = _audio_backbone(backbone, image_spec, seed)
         return _classifier_network(backbone_model, spec, n_classes, bottleneck_dim), spec
-    if backbone is None:
+    width = 1 if backbone is None else parse_small_cnn_spec(backbone)
+    if width is not None:
         spec = image_spec or DEFAULT_IMAGE_SPEC
-        backbone_model = load_backbone(build_small_cnn(spec.shape, seed=seed), trainable=True)
+        # A wider CNN gets a feature layer as much wider.
+        backbone_model = load_backbone(
+            build_small_cnn(spec.shape, feature_dim=128 * width, seed=seed, width=width),
+            trainable=True)
     else:
         if isinstance(backbone, keras.Model):
             original = backbone

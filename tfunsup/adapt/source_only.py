@@ -41,7 +41,8 @@ class SourceOnly(BaseAdapter):
     no target data in training.
 
     Args:
-        backbone: None for the default small CNN, or any
+        backbone: None (or `"small_cnn"`) for the default small CNN,
+            `"small_cnn,width=N"` for one N times as wide, or any
             `tfunsup.backbones.load_backbone` spec (TF Hub handle, SavedModel
             folder, `"keras:<ApplicationName>"`, keras.Model); fine-tuned.
             For recordings (an `AudioDataset`, or waveform arrays with an
@@ -64,7 +65,8 @@ class SourceOnly(BaseAdapter):
         augment: source-side augmentation (`tfunsup.adapt.augmentation`):
             `"standard"` (or True) random low resolution and translation;
             `"stroke"` also random stroke thickening (shaped to
-            thick-stroked targets, so opt-in); `"none"` (or False).
+            thick-stroked targets, so opt-in); `"affine"` also random
+            rotation and scale (`augment_source`); `"none"` (or False).
         jit_compile: XLA for the train step: True, False or `"auto"`
             (Keras decides: off on CPU, where XLA is slower).
         seed: int or None; seeds the random number generators.

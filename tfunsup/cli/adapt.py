@@ -36,7 +36,8 @@ def add_parser(subparsers):
     parser.add_argument("--method", default="all", choices=METHODS + ("all",),
                         help="adaptation method (default: all)")
     parser.add_argument("--backbone", default=None,
-                        help="TF Hub URL, SavedModel folder or keras:<Application> "
+                        help="TF Hub URL, SavedModel folder, keras:<Application>, or "
+                             "small_cnn,width=N for a small CNN N times as wide "
                              "(default: a small CNN trained from scratch)")
     parser.add_argument("--weights", default="imagenet", choices=["imagenet", "none"],
                         help="weights of keras: backbones (default: imagenet)")
@@ -52,11 +53,13 @@ def add_parser(subparsers):
                              "class-imbalanced target such as USPS and a strong source "
                              "model); or their EM re-estimate; no target labels either way "
                              "(default: uniform)")
-    parser.add_argument("--augment", default="standard", choices=["standard", "stroke", "none"],
+    parser.add_argument("--augment", default="standard",
+                        choices=["standard", "stroke", "affine", "none"],
                         help="source-side augmentation: standard = random low resolution "
                              "and shifts (recordings: random speed and shifts); stroke = "
                              "also random stroke thickening (shaped to "
-                             "thick-stroked targets such as digits); none (default: standard)")
+                             "thick-stroked targets such as digits); affine = also random "
+                             "rotation (10 degrees) and scale (10 %%); none (default: standard)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -67,9 +70,12 @@ def add_parser(subparsers):
 def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
+    from tfunsup.backbones.small_cnn import parse_small_cnn_spec
+
     check_output_dir(args.out, args.overwrite)
     for flag in ("epochs", "adapt_epochs", "batch_size"):
         check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
+    parse_small_cnn_spec(args.backbone)  # a bad small_cnn,width=N stops before any loading
 
 
 def check_domains(source, target):
