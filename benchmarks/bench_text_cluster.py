@@ -7,7 +7,11 @@ tokens, BBC articles to 256), then per seed: k-means (K = number of topics,
 embeddings, from branch h-clusteralg). With --estimator, also the choices
 behind `tfunsup cluster`'s text defaults, through `TransferClustering` on the
 same cached embeddings: UMAP + K-means, K-means + the self-labeling head,
-K-means + the refinement head (the CLI default for texts). Labels are used
+K-means + the refinement head (the CLI default for texts). With
+--postprocess, also k-means on post-processed embeddings: centred,
+PCA-whitened to 64 dimensions (as in BERT-whitening, Su et al. 2021) and
+with the top principal component removed ("all-but-the-top", Mu &
+Viswanath 2018), each L2-normalised again. Labels are used
 only for scoring. Prints ACC / NMI mean ± std over seeds and the top terms
 per cluster.
 
@@ -15,12 +19,15 @@ per cluster.
         python benchmarks/bench_text_cluster.py --seeds 0 1 2
     TFUNSUP_DATA_DIR=/work/shared/data PYTHONPATH=. \
         python benchmarks/bench_text_cluster.py --datasets bbc --estimator --seeds 0 1 2
+    TFUNSUP_DATA_DIR=/work/shared/data PYTHONPATH=. \
+        python benchmarks/bench_text_cluster.py --datasets ag_news --postprocess --seeds 0 1 2
 """
 
 import argparse
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
 from sklearn.metrics import normalized_mutual_info_score
 
 from tfunsup.backbones import load_backbone
@@ -39,6 +46,18 @@ DATASETS = {
 }
 
 
+def postprocessed(embeddings):
+    """Centred, PCA-whitened (64-d) and top-PC-removed views, L2-normalised."""
+    def unit(x):
+        return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+    centred = embeddings - embeddings.mean(axis=0)
+    top = PCA(1).fit(centred).components_
+    return {"centred": unit(centred),
+            "whitened 64-d": unit(PCA(64, whiten=True, random_state=0).fit_transform(centred)),
+            "top PC removed": unit(centred - (centred @ top.T) @ top)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
@@ -47,6 +66,8 @@ def main():
     parser.add_argument("--n-terms", type=int, default=8)
     parser.add_argument("--estimator", action="store_true",
                         help="also run TransferClustering's text variants")
+    parser.add_argument("--postprocess", action="store_true",
+                        help="also k-means on centred / whitened / top-PC-removed embeddings")
     args = parser.parse_args()
     for name in args.datasets:
         parts, options, sequence_length = DATASETS[name]
@@ -64,10 +85,15 @@ def main():
                             "clustering": "kmeans", "refinement": True}}
             scores.update({name: [] for name in variants})
         features = Features(embeddings, np.arange(len(data)), (), {})
+        views = postprocessed(embeddings) if args.postprocess else {}
+        scores.update({f"kmeans on {view}": [] for view in views})
         for seed in args.seeds:
             initial = KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(embeddings)
             refined = refine_clusters(embeddings, initial, seed=seed).labels
             results = [("kmeans", initial), ("kmeans+refine", refined)]
+            results += [(f"kmeans on {view}",
+                         KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(x))
+                        for view, x in views.items()]
             for method, options in variants.items():
                 estimator = TransferClustering(encoder, n_clusters, seed=seed, verbose=0,
                                                **options)
