@@ -80,7 +80,7 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
 
     Cost: 2 * n_iterations * len(texts) / batch_size steps; with MiniLM-L6 at
     64 tokens, about 3 s per step of 16 pairs on two CPU cores shared with
-    other jobs (20 rounds on 102 texts: 255 steps, 12-19 min).
+    other jobs (20 rounds on 102 texts: 255 steps).
 
     Args:
         encoder: a text encoder from `load_text_encoder` (it needs
