@@ -99,7 +99,8 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
       `head_steps + fine_tune_steps` steps.
 
     With `self_training_threshold` set, the pretrained, SetFit and scratch
-    methods each get a `"<method> + self-training"` row: the same
+    methods each get a `"<method> + self-training"` row, right after the
+    method's own: the same
     classifier retrained from scratch on its labelled texts plus the other
     (unlabelled) training texts it predicts with probability >= the
     threshold (`self_training`, `self_training_rounds` rounds). Only these
