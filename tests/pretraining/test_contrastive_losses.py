@@ -26,3 +26,13 @@ def test_temperature_and_scale_invariance():
     assert float(nt_xent_loss(3 * z1, 0.5 * z2, 0.5)) == pytest.approx(loss, rel=1e-5)
     # Matching views score lower than unrelated ones.
     assert float(nt_xent_loss(z1, z1 + 0.01 * z2, 0.5)) < loss
+
+
+def test_cosine_similarity_loss_known_values():
+    from tfunsup.pretraining import cosine_similarity_loss
+
+    u = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0]], np.float32)
+    v = np.array([[3.0, 0.0], [0.0, 1.0], [1.0, 1.0]], np.float32)
+    # cosines 1, 0, 1/sqrt(2); targets 1, 1, 0 -> errors 0, 1, 1/2.
+    loss = float(cosine_similarity_loss(u, v, np.array([1.0, 1.0, 0.0], np.float32)))
+    assert loss == pytest.approx((0.0 + 1.0 + 0.5) / 3, rel=1e-5)

@@ -34,6 +34,11 @@ def test_small_run_writes_table_figure_and_encoder(tmp_path):
     (["--seeds", "0"], "--seeds"),
     (["--latent-dim", "0"], "--latent-dim"),
     (["--test-fraction", "1.5"], "--test-fraction"),
+    (["--setfit-iterations", "-1"], "--setfit-iterations"),
+    (["--self-training-threshold", "0"], "--self-training-threshold"),
+    (["--self-training-rounds", "0"], "--self-training-rounds"),
+    (["--setfit-iterations", "2"], "text data only"),
+    (["--self-training-threshold", "0.8"], "text data only"),
 ])
 def test_bad_input_is_one_line_error_and_no_output(argv, message, tmp_path, capsys):
     out = tmp_path / "finetune"
@@ -42,7 +47,7 @@ def test_bad_input_is_one_line_error_and_no_output(argv, message, tmp_path, caps
     assert not out.exists()
 
 
-def test_text_run_with_simcse_writes_table_figure_and_predictions(
+def test_text_run_with_simcse_setfit_and_self_training_writes_table_figure_and_predictions(
         tiny_text_preset, sentiment_texts, tmp_path):
     texts, labels = sentiment_texts(60, seed=0)
     names = np.array(["fresh", "rotten", "plot"])
@@ -55,18 +60,22 @@ def test_text_run_with_simcse_writes_table_figure_and_predictions(
                  "--sequence-length", "16", "--classes", "fresh", "rotten",
                  "--fractions", "0.5", "--seeds", "1", "--head-steps", "4",
                  "--adapt", "simcse", "--adapt-max-texts", "16", "--adapt-learning-rate",
-                 "1e-3", "--batch-size", "8", "--cache-dir", str(tmp_path / "cache"),
+                 "1e-3", "--setfit-iterations", "1", "--self-training-threshold", "0.5",
+                 "--batch-size", "8", "--cache-dir", str(tmp_path / "cache"),
                  "--quiet", "--out", str(out)])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["modality"] == "text" and metrics["class_names"] == ["fresh", "rotten"]
     assert metrics["n_train"] + metrics["n_test"] == 48 and metrics["fine_tune_steps"] == 0
     assert metrics["adapt"] == "simcse" and metrics["adapt_texts"] == 16
+    assert metrics["setfit_iterations"] == 1 and metrics["self_training_threshold"] == 0.5
+    methods = ["pretrained", "pretrained + self-training", "SetFit", "SetFit + self-training",
+               "scratch", "scratch + self-training"]
     assert [(r["fraction"], r["method"]) for r in metrics["label_efficiency"]] == [
-        (0.5, "pretrained"), (0.5, "scratch")]
+        (0.5, m) for m in methods]
     assert (out / "label_efficiency.png").stat().st_size > 1000
     rows = (out / "predictions.csv").read_text().splitlines()
-    assert rows[0] == "id,label,pretrained@50%/seed0,scratch@50%/seed0"
+    assert rows[0] == "id,label," + ",".join(f"{m}@50%/seed0" for m in methods)
     assert len(rows) == 1 + metrics["n_test"]
     test_rows = [row.split(",") for row in rows[1:]]
     assert {r[1] for r in test_rows} <= {"fresh", "rotten"}

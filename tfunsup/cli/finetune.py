@@ -72,6 +72,17 @@ def add_parser(subparsers):
     text.add_argument("--adapt-word-deletion", type=float, default=0.0,
                       help="word deletion rate of the adaptation's views (default: 0)")
     text.add_argument("--adapt-learning-rate", type=float, default=3e-5)
+    text.add_argument("--setfit-iterations", type=int, default=0,
+                      help="also fine-tune the encoder on pairs of the labelled texts first "
+                           "(SetFit; this many rounds of pairs, SetFit's default 20; slow on a "
+                           "CPU: ~2-3 s per 16 pairs with MiniLM) then train the head: a "
+                           "'SetFit' row (default: 0, off)")
+    text.add_argument("--self-training-threshold", type=float, default=None,
+                      help="also retrain each text classifier on its labels plus its "
+                           "pseudo-labels of the unlabelled training texts with confidence >= "
+                           "this (e.g. 0.8): '<method> + self-training' rows (default: off)")
+    text.add_argument("--self-training-rounds", type=int, default=1,
+                      help="pseudo-labelling rounds of --self-training-threshold (default: 1)")
     add_jit_argument(parser)
     add_deterministic_argument(parser)
     add_common_arguments(parser, "runs/finetune")
@@ -83,12 +94,18 @@ def _check_arguments(args):
 
     check_output_dir(args.out, args.overwrite)
     for name in ("latent_dim", "pretrain_epochs", "pretrain_batch_size", "seeds",
-                 "head_steps", "batch_size", "adapt_epochs"):
+                 "head_steps", "batch_size", "adapt_epochs", "self_training_rounds"):
         check_positive("--" + name.replace("_", "-"), getattr(args, name))
     if args.fine_tune_steps is not None and args.fine_tune_steps < 0:
         raise ValueError(f"Expected --fine-tune-steps >= 0. "
                          f"Received: --fine-tune-steps={args.fine_tune_steps}")
     check_text_arguments(args)
+    if args.setfit_iterations < 0:
+        raise ValueError(f"Expected --setfit-iterations >= 0. "
+                         f"Received: --setfit-iterations={args.setfit_iterations}")
+    if args.self_training_threshold is not None and not 0.0 < args.self_training_threshold <= 1.0:
+        raise ValueError(f"Expected --self-training-threshold in (0, 1]. "
+                         f"Received: --self-training-threshold={args.self_training_threshold}")
     if args.adapt_max_texts < 2:
         raise ValueError(f"Expected --adapt-max-texts >= 2. "
                          f"Received: --adapt-max-texts={args.adapt_max_texts}")
@@ -183,6 +200,9 @@ def run(args):
     if not text and fine_tune_steps < 1:
         raise ValueError("Expected --fine-tune-steps >= 1 with images. "
                          f"Received: --fine-tune-steps={fine_tune_steps}")
+    if not text and (args.setfit_iterations or args.self_training_threshold is not None):
+        raise ValueError("--setfit-iterations and --self-training-threshold apply to text "
+                         f"data only; '{args.data}' holds images.")
     train_index, test_index = train_test_split(
         np.arange(len(data)), test_size=args.test_fraction, stratify=data.labels,
         random_state=args.seed)
@@ -233,7 +253,10 @@ def run(args):
         data.labels[test_index], fractions=args.fractions,
         seeds=range(args.seed, args.seed + args.seeds), head_steps=args.head_steps,
         fine_tune_steps=fine_tune_steps, batch_size=args.batch_size, cache_dir=cache_dir,
-        progress=progress)
+        progress=progress,
+        **({"setfit_iterations": args.setfit_iterations,
+            "self_training_threshold": args.self_training_threshold,
+            "self_training_rounds": args.self_training_rounds} if text else {}))
     metrics = {
         "dataset": args.data, "modality": "text" if text else "image", **info,
         "class_names": list(data.class_names) if data.class_names else None,
@@ -241,6 +264,9 @@ def run(args):
         "n_train": len(train_index), "n_test": len(test_index),
         "test_fraction": args.test_fraction,
         "head_steps": args.head_steps, "fine_tune_steps": fine_tune_steps,
+        **({"setfit_iterations": args.setfit_iterations,
+            "self_training_threshold": args.self_training_threshold,
+            "self_training_rounds": args.self_training_rounds} if text else {}),
         "pretrain_seconds": pretrain_seconds,
         "label_efficiency": result["label_efficiency"], "runs": result["runs"],
     }

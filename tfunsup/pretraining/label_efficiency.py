@@ -57,8 +57,9 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
                      fractions=DEFAULT_FRACTIONS, seeds=(0, 1, 2), head_steps=200,
                      fine_tune_steps=100, head_learning_rate=1e-2,
                      fine_tune_learning_rate=None, scratch_learning_rate=None,
-                     batch_size=64, scratch_embedding_dim=64, cache_dir=None, verbose=0,
-                     progress=None):
+                     batch_size=64, scratch_embedding_dim=64, setfit_iterations=0,
+                     self_training_threshold=None, self_training_rounds=1, cache_dir=None,
+                     verbose=0, progress=None):
     """Test accuracy with few labels: pretrained encoder vs. training from scratch.
 
     For each label fraction and seed, a class-stratified subset of the
@@ -87,10 +88,23 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
       whole encoder trained together for `fine_tune_steps` more steps at
       `fine_tune_learning_rate` (the encoder's weights are restored after
       each run);
+    - `"SetFit"` (only when `setfit_iterations` > 0): the encoder first
+      fine-tuned contrastively on pairs of the labelled texts
+      (`setfit_text_encoder`, `setfit_iterations` rounds of pairs, batch 16,
+      Adam 2e-5), then the same softmax head on its embeddings (the
+      encoder's weights are restored after each run);
     - `"scratch"`: `build_scratch_text_encoder` (the encoder's tokenizer,
       randomly initialised token embeddings of size `scratch_embedding_dim`,
       mean-pooled) plus the same softmax head, trained end to end for
       `head_steps + fine_tune_steps` steps.
+
+    With `self_training_threshold` set, the pretrained, SetFit and scratch
+    methods each get a `"<method> + self-training"` row, right after the
+    method's own: the same
+    classifier retrained from scratch on its labelled texts plus the other
+    (unlabelled) training texts it predicts with probability >= the
+    threshold (`self_training`, `self_training_rounds` rounds). Only these
+    rows use the unlabelled training texts.
 
     Args:
         encoder: pretrained `keras.Model`, images -> features, or a text
@@ -112,6 +126,11 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
         batch_size: int >= 1.
         scratch_embedding_dim: int >= 1, token embedding size of the text
             scratch baseline.
+        setfit_iterations: int >= 0, text only: SetFit's pair-sampling
+            rounds (0 skips SetFit; SetFit's default is 20).
+        self_training_threshold: float in (0, 1] or None (no self-training),
+            text only: the pseudo-labels' confidence threshold τ.
+        self_training_rounds: int >= 1, pseudo-labelling rounds.
         cache_dir: folder caching the text embeddings (`encode_texts`), or None.
         verbose: Keras verbosity.
         progress: optional callable `(row: dict) -> None` called after each run.
@@ -130,6 +149,9 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
         Erhan et al. Why Does Unsupervised Pre-training Help Deep Learning?
         JMLR 2010. Howard, Ruder. Universal Language Model Fine-tuning for
         Text Classification. ACL 2018 (few-label text fine-tuning).
+        Tunstall et al. Efficient Few-Shot Learning Without Prompts
+        (SetFit). arXiv:2209.11055, 2022. Lee. Pseudo-Label. ICML 2013
+        Workshop (self-training).
     """
     text = _is_text(encoder)
     if text:
@@ -146,9 +168,21 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
     for name, value, low in (("head_steps", head_steps, 1),
                              ("fine_tune_steps", fine_tune_steps, 0),
                              ("batch_size", batch_size, 1),
-                             ("scratch_embedding_dim", scratch_embedding_dim, 1)):
+                             ("scratch_embedding_dim", scratch_embedding_dim, 1),
+                             ("setfit_iterations", setfit_iterations, 0),
+                             ("self_training_rounds", self_training_rounds, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"Expected {name} >= {low}. Received: {name}={value!r}")
+    if self_training_threshold is not None and not (
+            isinstance(self_training_threshold, (int, float))
+            and 0.0 < self_training_threshold <= 1.0):
+        raise ValueError("Expected self_training_threshold in (0, 1] or None. Received: "
+                         f"self_training_threshold={self_training_threshold!r}")
+    if not text and (setfit_iterations or self_training_threshold is not None):
+        raise ValueError("SetFit and self-training are text-only: expected "
+                         "setfit_iterations=0 and self_training_threshold=None with an image "
+                         f"encoder. Received: setfit_iterations={setfit_iterations}, "
+                         f"self_training_threshold={self_training_threshold}")
     if not text and fine_tune_steps < 1:
         raise ValueError("Expected fine_tune_steps >= 1 with an image encoder. "
                          f"Received: fine_tune_steps={fine_tune_steps}")
@@ -180,7 +214,9 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
     if text:
         _text_runs(encoder, train_inputs, train_labels, test_inputs, fractions, seeds, subsets,
                    record, cache_dir=cache_dir, scratch_embedding_dim=scratch_embedding_dim,
-                   **options)
+                   setfit_iterations=setfit_iterations,
+                   self_training_threshold=self_training_threshold,
+                   self_training_rounds=self_training_rounds, **options)
     else:
         _image_runs(encoder, train_inputs, train_labels, test_inputs, fractions, seeds, subsets,
                     record, **options)
@@ -241,13 +277,39 @@ def _train(model, inputs, targets, steps, learning_rate, batch_size, seed, verbo
     model.fit(dataset, epochs=_epochs(steps, len(targets), batch_size), verbose=verbose)
 
 
+class _Classifier:
+    """A Keras classifier trained by `_train`, with `predict_proba` (for
+    `self_training`)."""
+
+    def __init__(self, build, steps, learning_rate, batch_size, seed, verbose):
+        self.build, self.steps, self.learning_rate = build, steps, learning_rate
+        self.batch_size, self.seed, self.verbose = batch_size, seed, verbose
+        self.model = None
+
+    def __call__(self, inputs, targets):
+        keras.utils.set_random_seed(self.seed)
+        fitted = _Classifier(self.build, self.steps, self.learning_rate, self.batch_size,
+                             self.seed, self.verbose)
+        fitted.model = self.build()
+        _train(fitted.model, inputs, targets, self.steps, self.learning_rate, self.batch_size,
+               self.seed, self.verbose)
+        return fitted
+
+    def predict_proba(self, inputs):
+        import tensorflow as tf
+
+        if inputs.dtype == object:
+            inputs = tf.constant(inputs.astype(str))
+        return self.model.predict(inputs, batch_size=256, verbose=0)
+
+
 def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds, subsets,
                record, *, head_steps, fine_tune_steps, head_learning_rate,
                fine_tune_learning_rate, scratch_learning_rate, batch_size, verbose, cache_dir,
-               scratch_embedding_dim):
-    import tensorflow as tf
-
+               scratch_embedding_dim, setfit_iterations, self_training_threshold,
+               self_training_rounds):
     from tfunsup.backbones.text_encoder import build_scratch_text_encoder, encode_texts
+    from tfunsup.pretraining.self_training import self_training
 
     classes = np.unique(train_labels)
     targets = np.searchsorted(classes, train_labels)
@@ -255,34 +317,92 @@ def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds,
     test_features = encode_texts(encoder, test_texts, cache_dir=cache_dir, verbose=verbose > 0)
     feature_dim = train_features.shape[1]
 
-    def predict(model, inputs):
-        if inputs.dtype == object:
-            inputs = tf.constant(inputs.astype(str))
-        probabilities = model.predict(inputs, batch_size=256, verbose=0)
-        return classes[np.argmax(probabilities, axis=1)]
+    def runs(fraction, seed, method, classifier, inputs, test_inputs, index):
+        """Records `method` (and its self-training row) trained on `inputs[index]`."""
+        fitted = classifier(inputs[index], targets[index])
+        record(fraction, method, seed, len(index),
+               classes[np.argmax(fitted.predict_proba(test_inputs), axis=1)])
+        if self_training_threshold is None:
+            return
+        unlabelled = np.setdiff1d(np.arange(len(inputs)), index)
+        result = self_training(classifier, inputs[index], targets[index], inputs[unlabelled],
+                               threshold=self_training_threshold,
+                               n_rounds=self_training_rounds)
+        record(fraction, f"{method} + self-training", seed, len(index),
+               classes[np.argmax(result["model"].predict_proba(test_inputs), axis=1)])
+
+    def head(seed):
+        return _Classifier(lambda: _softmax_head(feature_dim, len(classes), seed), head_steps,
+                           head_learning_rate, batch_size, seed, verbose)
 
     for fraction in fractions:
         for seed in seeds:
             index = subsets[(fraction, seed)]
             keras.utils.set_random_seed(seed)
-            head = _softmax_head(feature_dim, len(classes), seed)
-            _train(head, train_features[index], targets[index], head_steps, head_learning_rate,
-                   batch_size, seed, verbose)
-            record(fraction, "pretrained", seed, len(index), predict(head, test_features))
+            runs(fraction, seed, "pretrained", head(seed), train_features, test_features, index)
             if fine_tune_steps > 0:
+                keras.utils.set_random_seed(seed)
+                probe = _softmax_head(feature_dim, len(classes), seed)
+                _train(probe, train_features[index], targets[index], head_steps,
+                       head_learning_rate, batch_size, seed, verbose)
                 record(fraction, "fine-tuned", seed, len(index),
-                       _fine_tuned_predictions(encoder, head, train_texts[index], targets[index],
-                                               test_texts, fine_tune_steps,
+                       _fine_tuned_predictions(encoder, probe, train_texts[index],
+                                               targets[index], test_texts, fine_tune_steps,
                                                fine_tune_learning_rate, batch_size, seed,
                                                verbose, classes))
-            scratch_encoder = build_scratch_text_encoder(encoder, scratch_embedding_dim, seed)
-            texts = keras.Input(shape=(), dtype="string", name="texts")
-            scratch = keras.Model(
-                texts, _softmax_head(scratch_embedding_dim, len(classes), seed)(
-                    scratch_encoder(texts)), name="scratch_classifier")
-            _train(scratch, train_texts[index], targets[index], head_steps + fine_tune_steps,
-                   scratch_learning_rate, batch_size, seed, verbose)
-            record(fraction, "scratch", seed, len(index), predict(scratch, test_texts))
+            if setfit_iterations > 0:
+                with _restored(encoder):
+                    _setfit(encoder, train_texts, targets, index, setfit_iterations, seed,
+                            verbose)
+                    needed = (np.arange(len(train_texts)) if self_training_threshold is not None
+                              else index)
+                    features = np.zeros_like(train_features)
+                    features[needed] = encode_texts(encoder, train_texts[needed],
+                                                    cache_dir=cache_dir, verbose=verbose > 0)
+                    setfit_test = encode_texts(encoder, test_texts, cache_dir=cache_dir,
+                                               verbose=verbose > 0)
+                runs(fraction, seed, "SetFit", head(seed), features, setfit_test, index)
+
+            def scratch_model(seed=seed):
+                texts = keras.Input(shape=(), dtype="string", name="texts")
+                scratch_encoder = build_scratch_text_encoder(encoder, scratch_embedding_dim,
+                                                             seed)
+                return keras.Model(texts, _softmax_head(scratch_embedding_dim, len(classes),
+                                                        seed)(scratch_encoder(texts)),
+                                   name="scratch_classifier")
+
+            runs(fraction, seed, "scratch",
+                 _Classifier(scratch_model, head_steps + fine_tune_steps, scratch_learning_rate,
+                             batch_size, seed, verbose),
+                 train_texts, test_texts, index)
+
+
+class _restored:
+    """Context restoring a text encoder's weights, trainability and spec_name."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+
+    def __enter__(self):
+        self.weights = self.encoder.get_weights()
+        self.trainable = bool(self.encoder.trainable_weights)
+        self.spec_name = getattr(self.encoder, "spec_name", None)
+        return self.encoder
+
+    def __exit__(self, *exc):
+        self.encoder.set_weights(self.weights)
+        set_trainable(self.encoder, self.trainable)
+        if self.spec_name is not None:
+            self.encoder.spec_name = self.spec_name
+        return False
+
+
+def _setfit(encoder, texts, targets, index, iterations, seed, verbose):
+    from tfunsup.pretraining.setfit import setfit_text_encoder
+
+    keras.utils.set_random_seed(seed)
+    setfit_text_encoder(encoder, texts[index], targets[index], n_iterations=iterations,
+                        batch_size=16, learning_rate=2e-5, seed=seed, verbose=verbose)
 
 
 def _fine_tuned_predictions(encoder, head, texts, targets, test_texts, steps, learning_rate,
