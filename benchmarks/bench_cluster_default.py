@@ -12,7 +12,6 @@ runs side by side.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
