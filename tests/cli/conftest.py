@@ -1,4 +1,4 @@
-"""Fixtures of the CLI acceptance tests."""
+"""Fixtures of the CLI tests."""
 
 import json
 
@@ -6,6 +6,19 @@ import numpy as np
 import pytest
 
 from tfunsup.cli import main
+
+
+@pytest.fixture
+def one_line_error(capsys):
+    """A function returning the one line a failed command wrote to stderr
+    (asserting that there is exactly one)."""
+
+    def read():
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        return err[0]
+
+    return read
 
 
 @pytest.fixture
