@@ -418,31 +418,62 @@ def encode_texts(encoder, texts, *, batch_size=32, cache_dir=None, verbose=False
     return embeddings
 
 
-def _encode_bucketed(encoder, texts, batch_size, verbose):
+def tokenize_texts(encoder, texts):
+    """Tokenises texts once for batches packed by `pack_token_rows`.
+
+    Args:
+        encoder: a keras-hub text encoder (`load_text_encoder`).
+        texts: sequence of `str` `(n,)`.
+
+    Returns:
+        `(token_ids, lengths)`: a `tf.RaggedTensor` of token ids `(n, None)`
+        (no special tokens) and int `(n,)` NumPy lengths.
+    """
+    import tensorflow as tf
+
+    # Inside tf.data the tokenizer keeps tf.RaggedTensor outputs (eagerly it
+    # returns Python lists).
+    pieces = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object).astype(str)) \
+        .batch(512).map(encoder.preprocessor.tokenizer)
+    token_ids = tf.concat(list(pieces), axis=0)
+    return token_ids, token_ids.row_lengths().numpy()
+
+
+def pack_token_rows(encoder, token_ids, lengths, rows):
+    """The token encoder's inputs for some texts, padded only to the longest.
+
+    Args:
+        encoder: the keras-hub text encoder of `tokenize_texts`.
+        token_ids, lengths: from `tokenize_texts`.
+        rows: int array `(b,)`, the texts of the batch.
+
+    Returns:
+        dict of the `encoder.token_encoder` inputs, each `(b, length)` with
+        length = the longest text + 2 special tokens, at most
+        `encoder.sequence_length`.
+    """
     import tensorflow as tf
 
     preprocessor = encoder.preprocessor
-    # Inside tf.data the tokenizer keeps tf.RaggedTensor outputs (eagerly it
-    # returns Python lists).
-    pieces = tf.data.Dataset.from_tensor_slices(texts).batch(512).map(preprocessor.tokenizer)
-    token_ids = tf.concat(list(pieces), axis=0)
-    lengths = token_ids.row_lengths().numpy()
+    length = int(min(encoder.sequence_length, lengths[rows].max() + 2))
+    ids, segments = preprocessor.packer((tf.gather(token_ids, rows),), sequence_length=length)
+    inputs = {"token_ids": ids, "segment_ids": segments,
+              "padding_mask": ids != preprocessor.tokenizer.pad_token_id}
+    return {key: inputs[key] for key in encoder.token_encoder.input}
+
+
+def _encode_bucketed(encoder, texts, batch_size, verbose):
+    token_ids, lengths = tokenize_texts(encoder, texts)
     order = np.argsort(-lengths, kind="stable")
-    limit = encoder.sequence_length
     out = np.zeros((len(texts), encoder.feature_dim), dtype="float32")
     for done, start in enumerate(range(0, len(texts), batch_size)):
         rows = order[start:start + batch_size]
-        batch = tf.gather(token_ids, rows)
-        length = int(min(limit, lengths[rows].max() + 2))
-        ids, segments = preprocessor.packer((batch,), sequence_length=length)
-        inputs = {"token_ids": ids, "segment_ids": segments,
-                  "padding_mask": ids != preprocessor.tokenizer.pad_token_id}
-        inputs = {key: inputs[key] for key in encoder.token_encoder.input}
+        inputs = pack_token_rows(encoder, token_ids, lengths, rows)
         out[rows] = keras.ops.convert_to_numpy(encoder.token_encoder(inputs, training=False))
         if verbose and done % 20 == 0:
+            length = inputs["token_ids"].shape[1]
             print(f"encode_texts: {start + len(rows)}/{len(texts)} (length {length})", flush=True)
     return out
-
 
 __all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset", "load_text_encoder",
            "require_keras_hub", "text_encoder_from_hub_layer", "truncated_text_encoder"]

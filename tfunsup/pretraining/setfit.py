@@ -5,6 +5,7 @@ import hashlib
 import keras
 import numpy as np
 
+from tfunsup.backbones.text_encoder import pack_token_rows, tokenize_texts
 from tfunsup.pretraining.losses import cosine_similarity_loss
 from tfunsup.transfer.target_model import set_trainable
 
@@ -124,10 +125,8 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
         raise ValueError(f"Expected learning_rate > 0. Received: learning_rate={learning_rate!r}")
     pairs, targets = setfit_pairs(labels, n_iterations, seed)
 
-    preprocessor, token_encoder = encoder.preprocessor, encoder.token_encoder
-    token_ids = tf.concat(list(tf.data.Dataset.from_tensor_slices(texts.astype(str))
-                               .batch(512).map(preprocessor.tokenizer)), axis=0)
-    lengths = token_ids.row_lengths().numpy()
+    token_encoder = encoder.token_encoder
+    token_ids, lengths = tokenize_texts(encoder, texts)
     optimizer = keras.optimizers.Adam(learning_rate)
 
     @tf.function(reduce_retracing=True)
@@ -148,12 +147,7 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
             batch = pairs[start:start + batch_size]
             rows, where = np.unique(batch, return_inverse=True)
             where = where.reshape(batch.shape)
-            length = int(min(encoder.sequence_length, lengths[rows].max() + 2))
-            ids, segments = preprocessor.packer((tf.gather(token_ids, rows),),
-                                                sequence_length=length)
-            inputs = {"token_ids": ids, "segment_ids": segments,
-                      "padding_mask": ids != preprocessor.tokenizer.pad_token_id}
-            inputs = {key: inputs[key] for key in token_encoder.input}
+            inputs = pack_token_rows(encoder, token_ids, lengths, rows)
             losses.append(float(step(inputs, where[:, 0], where[:, 1],
                                      targets[start:start + batch_size])))
             if verbose and done % 20 == 0:
