@@ -7,6 +7,16 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# Under pytest-xdist each worker gets its share of the cores for its thread
+# pools (TensorFlow's intra-op pool, OpenBLAS/OpenMP, numba), so that two
+# workers on two cores do not run four busy threads. Set before numpy and
+# TensorFlow load; inherited by the notebook kernels and CLI subprocesses.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                  "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_name, _share)
+
 
 def _data_dir():
     value = os.environ.get("TFUNSUP_DATA_DIR")
