@@ -154,3 +154,12 @@ def string_saved_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("text_backbone") / "hashed_bag_of_words"
     tf.saved_model.save(module, str(path))
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Test files holding `large` tests run first (order otherwise kept), so
+    that pytest-xdist's `--dist loadfile` starts the longest work first and
+    the short files fill the end: with one core per worker, a long file left
+    for last keeps one core idle."""
+    large = {item.path for item in items if item.get_closest_marker("large")}
+    items.sort(key=lambda item: item.path not in large)

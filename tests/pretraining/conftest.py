@@ -13,6 +13,11 @@ def tiny_text_preset(tmp_path_factory):
     """A keras-hub preset folder of a 1-layer, 8-d BERT (random weights,
     dropout 0.1) whose 18-word vocabulary covers `sentiment_texts`."""
     keras_hub = pytest.importorskip("keras_hub")
+    import keras
+
+    # The random weights would otherwise follow whatever ran before in this
+    # process (pytest-xdist decides that), and with them the tests' margins.
+    keras.utils.set_random_seed(0)
     folder = tmp_path_factory.mktemp("tiny_bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *FILLER]
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocab, lowercase=True)

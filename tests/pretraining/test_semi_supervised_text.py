@@ -74,6 +74,7 @@ def test_self_training_rejects_bad_parameters(kwargs, match):
 
 
 keras_hub = pytest.importorskip("keras_hub")
+import keras  # noqa: E402
 
 from tfunsup.backbones.text_encoder import encode_texts, load_text_encoder  # noqa: E402
 from tfunsup.pretraining import label_efficiency, setfit_text_encoder  # noqa: E402
@@ -81,6 +82,7 @@ from tfunsup.pretraining import label_efficiency, setfit_text_encoder  # noqa: E
 
 @pytest.fixture
 def encoder(tiny_text_preset):
+    keras.utils.set_random_seed(0)  # the dropout layers' seeds
     return load_text_encoder(tiny_text_preset, sequence_length=16)
 
 
@@ -115,7 +117,6 @@ def test_setfit_text_encoder_rejects_bad_input(encoder, sentiment_texts):
         setfit_text_encoder(encoder, texts, labels, batch_size=0)
     with pytest.raises(ValueError, match="learning_rate"):
         setfit_text_encoder(encoder, texts, labels, learning_rate=0)
-    import keras
 
     images = keras.Input(shape=(4,))
     with pytest.raises(ValueError, match="keras-hub text encoder"):
