@@ -157,9 +157,11 @@ def string_saved_model(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Test files holding `large` tests run first (order otherwise kept), so
-    that pytest-xdist's `--dist loadfile` starts the longest work first and
-    the short files fill the end: with one core per worker, a long file left
-    for last keeps one core idle."""
+    """Test files holding `large` tests are collected first (order otherwise
+    kept), so that pytest-xdist's `--dist loadfile --no-loadscope-reorder`
+    (the README's command) hands out the longest work first and the short
+    files fill the end: with one core per worker, a long file left for last
+    keeps one core idle. (Without `--no-loadscope-reorder`, xdist orders the
+    files by their number of tests instead.)"""
     large = {item.path for item in items if item.get_closest_marker("large")}
     items.sort(key=lambda item: item.path not in large)
