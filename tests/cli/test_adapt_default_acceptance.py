@@ -19,13 +19,13 @@ def _predictions(out):
     return {key: np.array([int(r[key]) for r in rows]) for key in rows[0]}
 
 
-ACCEPTANCE_SEEDS = (0, 1, 2)
+ACCEPTANCE_SEEDS = (0, 1)  # the README's table has seeds 0-4
 
 
 @pytest.mark.large
 def test_default_run_meets_the_acceptance_numbers(tmp_path):
     """The real defaults (MNIST-5k -> all 1,797 digits, --method all, 10
-    epochs each, 10 of SHOT) over three seeds, with a PCA plot instead of
+    epochs each, 10 of SHOT) over two seeds, with a PCA plot instead of
     t-SNE to save time (the plot does not touch training). Bars from the
     issue, with margins measured with oneDNN on and off (see
     the README): best method mean >= 0.93 and no seed below 0.90;

@@ -132,12 +132,13 @@ def test_predict_on_another_image_shape(fitted_dec):
 @pytest.mark.large
 def test_usps_is_clustered_without_labels(shared_data, monkeypatch):
     """The real USPS training set (7,291 digits), a shortened N2D + augmentation
-    recipe (40 epochs instead of 100): labels only score."""
+    recipe (20 epochs instead of 100): labels only score."""
     from tfunsup.data.shared import DATA_DIR_ENV
 
     monkeypatch.setenv(DATA_DIR_ENV, str(shared_data()))
     data = load_dataset("usps")
-    model = DeepClustering(10, pretrain_epochs=40, seed=0).fit(data.images)
+    model = DeepClustering(10, pretrain_epochs=20, seed=0).fit(data.images)
     accuracy = cluster_accuracy(data.labels, model.labels_)
-    # Measured 0.964 (seed 0; 100 epochs: 0.976, 0.973); k-means on the pixels 0.61-0.68.
+    # Measured 0.952 (seed 0, 20 epochs; oneDNN off: 0.947; 40 epochs: 0.964;
+    # 100 epochs: 0.976, 0.973); k-means on the pixels 0.61-0.68.
     assert accuracy >= 0.90
