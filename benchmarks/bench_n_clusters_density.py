@@ -13,8 +13,8 @@ that embedding (Tibshirani & Walther 2005) for K = 2..--max-clusters, over
 
     python benchmarks/bench_n_clusters_density.py runs/digits/features.npz \
         runs/coil/features.npz runs/cifar/features.npz
-    python benchmarks/bench_n_clusters_density.py --prediction-strength --shares \
-        runs/digits/features.npz runs/coil/features.npz runs/cifar/features.npz
+    python benchmarks/bench_n_clusters_density.py runs/digits/features.npz \
+        runs/coil/features.npz runs/cifar/features.npz --prediction-strength --shares
 """
 
 import argparse
