@@ -23,9 +23,7 @@ def one_line_error(capsys):
 
 @pytest.fixture
 def adapt_seed_runs():
-    """`runs(tmp_path, name, argv, seeds)`: `tfunsup adapt argv --method shot
-    --seed N` for each seed; returns ({method: array of target accuracies},
-    the same on the --target-test split or None)."""
+    """`_seed_runs` below, for the adaptation acceptance files."""
     return _seed_runs
 
 
@@ -45,4 +43,3 @@ def _seed_runs(tmp_path, name, argv, seeds):
     test = ({m: np.array([r[m] for r in tests]) for m in ("source-only", "shot")}
             if tests[0] is not None else None)
     return accuracy, test
-

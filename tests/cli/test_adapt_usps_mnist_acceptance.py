@@ -11,6 +11,6 @@ def test_usps_mnist_meets_the_acceptance_numbers(shared_data, tmp_path, adapt_se
     shared_data("mnist-test")
     shared_data("usps")
     accuracy, _ = adapt_seed_runs(tmp_path, "u2m", ["--source", "usps", "--target", "mnist-test"],
-                             seeds=(0,))
+                                  seeds=(0,))
     assert accuracy["shot"].min() >= 0.95, accuracy
     assert (accuracy["shot"] > accuracy["source-only"]).all(), accuracy

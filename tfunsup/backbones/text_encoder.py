@@ -475,5 +475,7 @@ def _encode_bucketed(encoder, texts, batch_size, verbose):
             print(f"encode_texts: {start + len(rows)}/{len(texts)} (length {length})", flush=True)
     return out
 
-__all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset", "load_text_encoder",
-           "require_keras_hub", "text_encoder_from_hub_layer", "truncated_text_encoder"]
+
+__all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset",
+           "load_text_encoder", "pack_token_rows", "require_keras_hub",
+           "text_encoder_from_hub_layer", "tokenize_texts", "truncated_text_encoder"]
