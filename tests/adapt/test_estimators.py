@@ -212,6 +212,39 @@ def test_shot_source_arguments(fitted, domains):
         SHOT(source_model=source_model, balance="yes").fit(None, None, xt)
     with pytest.raises(ValueError, match="Received: augment='thick'"):
         SourceOnly(augment="thick").fit(xs, ys, xt)
+    with pytest.raises(ValueError, match="Received: target_augment='strong'"):
+        SHOT(source_model=source_model, target_augment="strong").fit(None, None, xt)
+
+
+def test_shot_target_augment_moves_the_training_batches_only(fitted, domains):
+    _, _, xt, _ = domains
+    source_model = fitted["source-only"]
+    framed = source_model._frame(xt)
+    labels = np.arange(len(framed)) % 10
+
+    def first_batch(target_augment, seed=0):
+        shot = SHOT(source_model=source_model, batch_size=32, seed=seed,
+                    target_augment=target_augment)
+        images, batch_labels = next(iter(shot._target_dataset(framed, 32, labels=labels)))
+        return images.numpy(), batch_labels.numpy()
+
+    plain, plain_labels = first_batch("none")
+    moved, moved_labels = first_batch("affine")
+    # The same items in the same order (same shuffle), each image moved.
+    np.testing.assert_array_equal(moved_labels, plain_labels)
+    assert moved.shape == plain.shape and moved.dtype == np.float32
+    assert 0.0 <= moved.min() and moved.max() <= 1.0
+    changed = np.abs(moved - plain).reshape(len(moved), -1).max(axis=1) > 0.05
+    assert changed.mean() > 0.9, changed
+    np.testing.assert_array_equal(first_batch("affine")[0], moved)  # seeded
+    assert not np.array_equal(first_batch("affine", seed=1)[0], moved)
+    # Pseudo-labels come from the images as they are: one epoch's labels
+    # (computed before its training) match those without augmentation, while
+    # the trained networks differ.
+    shots = [SHOT(source_model=source_model, adapt_epochs=1, batch_size=32, seed=0,
+                  target_augment=kind).fit(None, None, xt) for kind in ("none", "affine")]
+    np.testing.assert_array_equal(shots[1].pseudo_labels_, shots[0].pseudo_labels_)
+    assert not np.allclose(shots[1].predict_proba(xt), shots[0].predict_proba(xt))
 
 
 def test_shot_class_prior_options(fitted, domains):

@@ -151,9 +151,10 @@ def test_wide_small_cnn_and_affine_augmentation_reach_the_cli(usps_pair, tmp_pat
     assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
                  str(usps_pair / "usps.npz"), "--method", "shot",
                  "--backbone", "small_cnn,width=2", "--augment", "affine",
-                 "--out", str(out), *SMALL_BUDGET]) == 0
+                 "--target-augment", "affine", "--out", str(out), *SMALL_BUDGET]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    assert (metrics["backbone"], metrics["augment"]) == ("small_cnn,width=2", "affine")
+    assert (metrics["backbone"], metrics["augment"], metrics["target_augment"]) == (
+        "small_cnn,width=2", "affine", "affine")
     import tensorflow as tf
 
     # The exported classifier carries the wide CNN: 64 + 128 filters, 256 features.
@@ -218,3 +219,9 @@ def test_recordings_take_the_same_cli(tmp_path):
     model = tf.saved_model.load(str(out / "models" / "shot"))
     # Folders load at the default 1 s; the export takes 1 s at 8 kHz.
     assert model.serve(tf.zeros((2, 8000))).shape == (2, 3)
+    # The image moves of --target-augment are refused before any training.
+    refused = tmp_path / "refused"
+    assert main(["adapt", "--source", str(tmp_path / "source"), "--target",
+                 str(tmp_path / "target"), "--target-augment", "affine",
+                 "--out", str(refused), *SMALL_BUDGET]) == 2
+    assert not refused.exists()

@@ -1,4 +1,4 @@
-"""Source-side augmentation inside the `tf.data` pipeline (no target data).
+"""Source- and target-side augmentation inside the `tf.data` pipeline.
 
 It runs in the input pipeline rather than in the train step: area resizing
 has no XLA kernel, and stateless random ops keyed by the batch index keep
@@ -13,6 +13,8 @@ AUGMENTATIONS = ("standard", "stroke", "affine", "none")
 # `"standard"` (degrees, fraction of the size).
 AFFINE_ROTATION = 10.0
 AFFINE_SCALE = 0.1
+# SHOT's target-side augmentation (`SHOT(target_augment=...)`).
+TARGET_AUGMENTATIONS = ("none", "affine")
 
 
 def resolve_augment(augment):
@@ -160,3 +162,28 @@ def augment_waveforms(waveforms, seed, max_speed_change=0.1, max_shift=0.1):
     out = ((1 - weight) * tf.gather(waveforms, low, batch_dims=1)
            + weight * tf.gather(waveforms, high, batch_dims=1)) * inside
     return tf.clip_by_value(out, -1.0, 1.0)
+
+
+def augment_target(images, seed, max_shift=0.1, max_rotation=AFFINE_ROTATION,
+                   max_scale=AFFINE_SCALE):
+    """Random shifts, rotations and scales of a batch of target images.
+
+    `augment_source`'s affine moves without its random low resolution (the
+    target images already are what they are). SHOT's pseudo-labels are
+    computed on the unaugmented images; training its feature extractor on
+    moved copies asks for the same prediction under small distortions, the
+    weak augmentation of FixMatch's pseudo-labelling (Sohn et al. 2020).
+
+    Args:
+        images: float32 `(batch, height, width, channels)` in [0, 1], static
+            height and width.
+        seed: int32 tensor `(2,)`, stateless seed.
+        max_shift: float in [0, 1), largest shift as a fraction of the size.
+        max_rotation: float in [0, 180), largest rotation in degrees.
+        max_scale: float in [0, 1), largest relative change of scale.
+
+    Returns:
+        float32 tensor of the same shape, in [0, 1].
+    """
+    return augment_source(images, seed, low_resolution_rate=0.0, max_shift=max_shift,
+                          max_rotation=max_rotation, max_scale=max_scale)

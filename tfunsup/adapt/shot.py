@@ -2,7 +2,9 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from tfunsup.adapt.augmentation import TARGET_AUGMENTATIONS, augment_target
 from tfunsup.adapt.base_adapter import (
     BaseAdapter,
     check_source,
@@ -36,7 +38,10 @@ class SHOT(BaseAdapter):
        (`cluster_pseudo_labels`), then trains with information
        maximisation (diversity term weighted by `diversity_weight`) plus
        `beta` times the pseudo-label cross-entropy (`SHOTModel`). Batch-norm
-       statistics move to the target domain.
+       statistics move to the target domain. With `target_augment="affine"`
+       the training batches are randomly moved copies of the target images
+       (`augmentation.augment_target`), while the pseudo-labels still come
+       from the images as they are.
 
     The diversity term pulls the batch's mean prediction towards a target
     class prior (`losses.prior_kl`): the uniform one, as in the paper, or one
@@ -78,6 +83,12 @@ class SHOT(BaseAdapter):
         balance: bool, assign pseudo-labels so that every class gets as
             many target images (`pseudo_labels.balanced_assignment`); only
             for targets known to be class-balanced.
+        target_augment: `"none"` (the paper's SHOT, the default) or
+            `"affine"`: random shifts (10 %), rotations (10 degrees) and
+            scales (10 %) of the target images in the adaptation batches
+            (images only; pseudo-labels still come from the images as
+            they are). MNIST-test -> USPS with the wide small CNN, seeds
+            0-4: USPS train 0.992 -> 0.994, USPS test 0.976 -> 0.978 (README).
         jit_compile, seed, deterministic, strategy, verbose: as in
             `SourceOnly`.
 
@@ -100,7 +111,7 @@ class SHOT(BaseAdapter):
                  weights="imagenet", bottleneck_dim=128, epochs=10, batch_size=64,
                  learning_rate=1e-3, beta_1=0.5, label_smoothing=0.1, augment="standard",
                  adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, diversity_weight=2.0,
-                 class_prior="uniform", n_iter=1, balance=False,
+                 class_prior="uniform", n_iter=1, balance=False, target_augment="none",
                  jit_compile="auto", seed=None, deterministic=False, strategy=None, verbose=0):
         self.backbone = backbone
         self.source_model = source_model
@@ -120,6 +131,7 @@ class SHOT(BaseAdapter):
         self.class_prior = class_prior
         self.n_iter = n_iter
         self.balance = balance
+        self.target_augment = target_augment
         self.jit_compile = jit_compile
         self.seed = seed
         self.deterministic = deterministic
@@ -165,6 +177,10 @@ class SHOT(BaseAdapter):
             raise ValueError(f"Expected balance True or False. Received: balance={self.balance!r}")
         if isinstance(self.n_iter, bool) or not isinstance(self.n_iter, int) or self.n_iter < 0:
             raise ValueError(f"Expected an integer n_iter >= 0. Received: n_iter={self.n_iter!r}")
+        if not (isinstance(self.target_augment, str)
+                and self.target_augment in TARGET_AUGMENTATIONS):
+            raise ValueError(f"Expected target_augment in {TARGET_AUGMENTATIONS}. "
+                             f"Received: target_augment={self.target_augment!r}")
 
     def _source_phase(self, source_images, source_labels, target_images, data_spec=None):
         if self.source_model is not None:
@@ -209,6 +225,9 @@ class SHOT(BaseAdapter):
                                                                    waveforms)
         target_images = check_target(target_images, target_labels, waveforms)
         self._check_params(source_given)
+        if waveforms and self.target_augment != "none":
+            raise ValueError("Expected target_augment='none' for waveforms (the affine moves "
+                             f"are for images). Received: target_augment={self.target_augment!r}")
         if not isinstance(self.class_prior, str):
             n_classes = n_classes if source_given else self.source_model.n_classes_
             if np.shape(self.class_prior) != (n_classes,):
@@ -263,6 +282,22 @@ class SHOT(BaseAdapter):
             return prior / prior.sum()
         prior = np.asarray(self.class_prior, np.float64)
         return prior / prior.sum()
+
+    def _target_dataset(self, images, batch_size, labels=None, seed_offset=1):
+        """The adaptation batches; randomly moved copies with `target_augment`."""
+        dataset = super()._target_dataset(images, batch_size, labels=labels,
+                                          seed_offset=seed_offset)
+        if self.target_augment == "none":
+            return dataset
+        # Its own stream of stateless seeds: not the source augmentation's.
+        seed = tf.constant(((0 if self.seed is None else int(self.seed)) + 1) * 7919
+                           + seed_offset, tf.int64)
+
+        def augment(index, batch):
+            x, y = batch
+            return augment_target(x, tf.stack([seed, index])), y
+
+        return dataset.enumerate().map(augment).prefetch(2)
 
     def _pseudo_labels(self, framed_target):
         features = self._predict_framed(self.feature_extractor_, framed_target)

@@ -60,6 +60,11 @@ def add_parser(subparsers):
                              "also random stroke thickening (shaped to "
                              "thick-stroked targets such as digits); affine = also random "
                              "rotation (10 degrees) and scale (10 %%); none (default: standard)")
+    parser.add_argument("--target-augment", default="none", choices=["none", "affine"],
+                        help="SHOT only: affine = train the adaptation on randomly shifted, "
+                             "rotated and scaled copies of the target images (pseudo-labels "
+                             "from the images as they are); none = the SHOT paper's "
+                             "(default: none)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -148,6 +153,9 @@ def run(args):
         raise ValueError("Expected --source and --target of one modality (both recordings "
                          f"or both images). Received: '{source.name}' and '{target.name}'")
     recordings = isinstance(source, AudioDataset)
+    if recordings and args.target_augment != "none":
+        raise ValueError("Expected --target-augment none with recordings (its moves are for "
+                         f"images). Received: --target-augment {args.target_augment}")
     check_source(_inputs(source), source.labels, recordings)
     check_target(_inputs(target), waveforms=recordings)
     if target_test is not None:
@@ -183,7 +191,7 @@ def run(args):
         tic = time.perf_counter()
         estimators["shot"] = SHOT(
             source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
-            class_prior=args.class_prior,
+            class_prior=args.class_prior, target_augment=args.target_augment,
             batch_size=args.batch_size, seed=args.seed, deterministic=args.deterministic,
             verbose=common["verbose"],
         ).fit(None, None, unlabeled_target)
@@ -210,7 +218,7 @@ def run(args):
         "n_target_test": None if target_test is None else len(target_test), "seconds": seconds,
         "skipped": {"source": list(getattr(source, "skipped", ())),
                     "target": list(getattr(target, "skipped", ()))},
-        "class_prior": args.class_prior,
+        "class_prior": args.class_prior, "target_augment": args.target_augment,
         "shot_class_prior": (estimators["shot"].class_prior_.round(4).tolist()
                              if "shot" in estimators else None),
     }
