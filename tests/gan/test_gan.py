@@ -1,6 +1,8 @@
 """The GAN model: train steps of both objectives, strategy, XLA switch, seeds,
 resume from a backup, export, bad input."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from tfunsup.gan import (
     export_generator,
     train_gan,
 )
+from tfunsup.training import cpu_supports_bfloat16
 
 SMALL = dict(latent_dim=4, width=4, batch_size=32)
 
@@ -173,10 +176,20 @@ def test_bad_input_raises_before_training(digits, tmp_path, change, match):
 @pytest.mark.parametrize("mixed_precision, optimizer", [
     ("bfloat16", "Adam"), ("float16", "LossScaleOptimizer")])
 def test_mixed_precision_keeps_float32_weights_and_outputs(digits, mixed_precision, optimizer):
-    gan, history = train_gan(digits[:128], objective="wgan-gp", n_critic=2, epochs=1, seed=0,
-                             mixed_precision=mixed_precision, augment="translation", **SMALL)
+    """bfloat16 computes in bfloat16 on a CPU with bfloat16 instructions and
+    falls back to float32, with a warning, on one without (AVX2 only)."""
+    compute_dtype = mixed_precision
+    if mixed_precision == "bfloat16" and not cpu_supports_bfloat16():
+        compute_dtype = "float32"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan, history = train_gan(digits[:128], objective="wgan-gp", n_critic=2, epochs=1,
+                                 seed=0, mixed_precision=mixed_precision,
+                                 augment="translation", **SMALL)
+    fell_back = any("without bfloat16 instructions" in str(w.message) for w in caught)
+    assert fell_back == (compute_dtype != mixed_precision)
     assert type(gan.d_optimizer).__name__ == optimizer
-    assert gan.generator.get_layer("up0").compute_dtype == f"{mixed_precision}"
+    assert gan.generator.get_layer("up0").compute_dtype == compute_dtype
     assert all(w.dtype == "float32" for w in gan.generator.weights)
     samples = gan.generate(8)
     assert samples.dtype == np.float32 and np.all(np.isfinite(samples))

@@ -7,7 +7,9 @@ import pytest
 import tensorflow as tf
 
 from tfunsup.training import (
+    cpu_flags,
     cpu_supports_bfloat16,
+    onednn_isa_cap,
     op_determinism,
     op_determinism_enabled,
     resolve_jit_compile,
@@ -86,6 +88,22 @@ def test_no_bfloat16_on_a_cpu_without_bfloat16_instructions():
         assert resolve_mixed_precision("bfloat16", devices=CPU, flags=AVX2) is None
     assert resolve_mixed_precision("bfloat16", devices=CPU, flags=ZEN4) == "mixed_bfloat16"
     assert resolve_mixed_precision("bfloat16", devices=GPU, flags=AVX2) == "mixed_bfloat16"
+
+
+def test_a_onednn_isa_cap_below_bfloat16_counts_as_none(monkeypatch):
+    assert onednn_isa_cap({}) is None
+    assert onednn_isa_cap({"DNNL_MAX_CPU_ISA": "avx2"}) == "AVX2"
+    assert onednn_isa_cap({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16",
+                           "DNNL_MAX_CPU_ISA": "AVX2"}) == "AVX512_CORE_BF16"
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert not cpu_supports_bfloat16()
+    with pytest.warns(UserWarning, match="without bfloat16 instructions"):
+        assert resolve_mixed_precision("bfloat16", devices=CPU) is None
+    # Flags given (fake CPUs) are taken as they are.
+    assert cpu_supports_bfloat16(ZEN4)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert cpu_supports_bfloat16() == cpu_supports_bfloat16(cpu_flags())
 
 
 def test_a_seed_leaves_op_determinism_off():

@@ -14,8 +14,9 @@ The rules, per process and per flow (the flows pass their own CPU rule):
 * `mixed_precision="auto"`: `mixed_float16` on a GPU when the flow allows it
   (`gpu_float16=True`), `mixed_bfloat16` on a TPU, float32 on CPUs. An
   explicit `"bfloat16"` on a CPU without bfloat16 instructions (`avx512_bf16`
-  or `amx_bf16` in `/proc/cpuinfo`) falls back to float32 with a warning:
-  TensorFlow then emulates bfloat16 and trains several times slower.
+  or `amx_bf16` in `/proc/cpuinfo`, or oneDNN capped below them by
+  `ONEDNN_MAX_CPU_ISA`) falls back to float32 with a warning: TensorFlow
+  then emulates bfloat16 and trains several times slower.
 * `deterministic=True`: op determinism is switched on for the duration of
   `op_determinism()` and restored on exit; a `seed` alone never switches it
   on (`tfunsup.utils.reproducibility.set_seed` only seeds the generators).
@@ -23,6 +24,7 @@ The rules, per process and per flow (the flows pass their own CPU rule):
 
 import contextlib
 import functools
+import os
 import warnings
 
 import tensorflow as tf
@@ -31,6 +33,11 @@ JIT_VALUES = (True, False, "auto")
 PRECISIONS = {None: None, "float32": None, "float16": "mixed_float16",
               "bfloat16": "mixed_bfloat16", "auto": "auto"}
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# Values of oneDNN's ISA cap (`ONEDNN_MAX_CPU_ISA`, older name
+# `DNNL_MAX_CPU_ISA`) that exclude its bfloat16 kernels: under such a cap
+# TensorFlow would emulate bfloat16 as on a CPU without it.
+ISA_CAPS_WITHOUT_BF16 = frozenset({"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_MIC",
+                                   "AVX512_MIC_4OPS", "AVX512_CORE", "AVX512_CORE_VNNI"})
 
 
 @functools.lru_cache(maxsize=None)
@@ -67,9 +74,40 @@ def has_accelerator(devices=None):
     return bool(_device_types(devices) & {"GPU", "TPU"})
 
 
+def onednn_isa_cap(environ=None):
+    """oneDNN's CPU ISA cap set in the environment, upper case, or None.
+
+    Args:
+        environ: mapping of environment variables (default `os.environ`).
+
+    Returns:
+        The value of `ONEDNN_MAX_CPU_ISA` (else `DNNL_MAX_CPU_ISA`), e.g.
+        `"AVX2"`, or None when neither is set.
+    """
+    environ = os.environ if environ is None else environ
+    for name in ("ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"):
+        value = environ.get(name, "").strip().upper()
+        if value:
+            return value
+    return None
+
+
 def cpu_supports_bfloat16(flags=None):
-    """Whether the CPU has bfloat16 instructions (AVX512_BF16 or AMX-BF16)."""
-    flags = cpu_flags() if flags is None else flags
+    """Whether the CPU has bfloat16 instructions (AVX512_BF16 or AMX-BF16).
+
+    Args:
+        flags: CPU flags, for tests. Default: this machine's `cpu_flags()`,
+            and then a oneDNN ISA cap below bfloat16 in the environment
+            (`ONEDNN_MAX_CPU_ISA=AVX2`, as `.ci/avx2` sets it) counts as no
+            bfloat16 instructions.
+
+    Returns:
+        bool.
+    """
+    if flags is None:
+        if onednn_isa_cap() in ISA_CAPS_WITHOUT_BF16:
+            return False
+        flags = cpu_flags()
     return any(f in flags for f in BF16_CPU_FLAGS)
 
 
