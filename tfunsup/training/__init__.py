@@ -16,7 +16,7 @@ from tfunsup.training.acceleration import (
 from tfunsup.training.callbacks import check_fit_params, training_callbacks
 
 __all__ = [
-    "check_fit_params", "cpu_flags", "cpu_supports_bfloat16",
-    "has_accelerator", "onednn_isa_cap", "op_determinism", "op_determinism_enabled", "resolve_jit_compile",
+    "check_fit_params", "cpu_flags", "cpu_supports_bfloat16", "has_accelerator",
+    "onednn_isa_cap", "op_determinism", "op_determinism_enabled", "resolve_jit_compile",
     "resolve_mixed_precision", "training_callbacks", "with_op_determinism",
 ]
