@@ -1,5 +1,7 @@
 """`tfunsup adapt` on the standard pair MNIST-test -> USPS over seeds: the issue's bars."""
 
+import os
+
 import pytest
 
 # MNIST -> USPS as the README's test-split rows run it: a small CNN twice as
@@ -10,19 +12,27 @@ M2U_ARGV = ["--source", "mnist-test", "--target", "usps", "--target-test", "usps
             "--class-prior", "mean", "--backbone", "small_cnn,width=2", "--augment", "affine",
             "--target-augment", "affine"]
 
+README_SEEDS = pytest.mark.skipif(
+    os.environ.get("TFUNSUP_README_CHECKS") != "1",
+    reason="the README's five seeds (~10 min on 2 idle cores); set TFUNSUP_README_CHECKS=1")
+
 
 @pytest.mark.large
-def test_mnist_usps_pair_meets_the_acceptance_numbers(shared_data, tmp_path, adapt_seed_runs):
-    """MNIST-test -> USPS with `M2U_ARGV`, 10 + 10 epochs, seeds 0-1 (about
-    5 minutes on 2 cores; the README's table has seeds 0-4, the suite must
-    stay within 20 minutes; USPS -> MNIST is test_adapt_usps_mnist_acceptance.py,
-    a file of its own so that the two run in parallel). Bars from the issue
-    where they hold, with margins from the README's measurements (oneDNN on
-    and off)."""
+@pytest.mark.parametrize("seeds", [(0,), pytest.param((0, 1, 2, 3, 4), marks=README_SEEDS)],
+                         ids=["seed0", "seeds0-4"])
+def test_mnist_usps_pair_meets_the_acceptance_numbers(seeds, shared_data, tmp_path,
+                                                      adapt_seed_runs):
+    """MNIST-test -> USPS with `M2U_ARGV`, 10 + 10 epochs. In the suite one
+    seed (about 2 minutes on 2 idle cores, 4 beside the other tests: the
+    suite must stay within 20 minutes; USPS -> MNIST is
+    test_adapt_usps_mnist_acceptance.py, a file of its own so that the two run
+    in parallel); with TFUNSUP_README_CHECKS=1 also the README table's seeds
+    0-4. Bars from the issue where they hold, with margins from the README's
+    measurements (oneDNN on and off)."""
     shared_data("mnist-test")
     shared_data("usps")
-    accuracy, test = adapt_seed_runs(tmp_path, "m2u", M2U_ARGV, seeds=(0, 1))
-    # Measured on USPS train: see the README (mean 0.99, no seed below 0.99).
+    accuracy, test = adapt_seed_runs(tmp_path, "m2u", M2U_ARGV, seeds=seeds)
+    # Measured on USPS train: see the README (mean 0.994, no seed below 0.993).
     assert accuracy["shot"].mean() >= 0.98, accuracy
     assert accuracy["shot"].min() >= 0.97, accuracy
     assert accuracy["shot"].mean() >= accuracy["source-only"].mean(), accuracy
