@@ -148,3 +148,22 @@ def test_label_efficiency_setfit_and_self_training_rows(encoder, tmp_path, senti
     with pytest.raises(ValueError, match="setfit_iterations"):
         label_efficiency(encoder, train_texts, train_labels, test_texts, test_labels,
                          setfit_iterations=-1)
+
+
+def test_setfit_text_encoder_repeats_with_its_seed_whatever_ran_before(encoder, sentiment_texts):
+    """The same seed from the same weights gives the same encoder, also after
+    another run moved the dropout streams on (label_efficiency tunes one
+    encoder once per seed and subset)."""
+    texts, labels = sentiment_texts(16, seed=0)
+    start = encoder.get_weights()
+
+    def tuned(seed):
+        encoder.set_weights(start)
+        setfit_text_encoder(encoder, texts, labels, n_iterations=2, batch_size=8,
+                            learning_rate=1e-2, seed=seed)
+        return encoder.get_weights()
+
+    first, other, again = tuned(5), tuned(6), tuned(5)
+    for a, b in zip(first, again):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert max(np.abs(a - b).max() for a, b in zip(first, other)) > 1e-3

@@ -17,6 +17,7 @@ from tfunsup.pretraining import (  # noqa: E402
     label_efficiency,
 )
 
+
 @pytest.fixture
 def encoder(tiny_text_preset):
     return load_text_encoder(tiny_text_preset, sequence_length=16)

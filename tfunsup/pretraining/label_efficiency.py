@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 from tfunsup.data.validation import check_images, check_labels, check_texts
 from tfunsup.transfer.target_model import set_trainable
 from tfunsup.transfer.transfer_classifier import TransferClassifier
+from tfunsup.utils.reproducibility import reseed_random_layers
 
 DEFAULT_FRACTIONS = (0.01, 0.05, 0.1, 1.0)
 
@@ -415,6 +416,7 @@ def _fine_tuned_predictions(encoder, head, texts, targets, test_texts, steps, le
     was_trainable = bool(encoder.trainable_weights)
     try:
         set_trainable(encoder, True)
+        reseed_random_layers(encoder, seed)
         inputs = keras.Input(shape=(), dtype="string", name="texts")
         model = keras.Model(inputs, head(encoder(inputs)), name="fine_tuned_classifier")
         _train(model, texts, targets, steps, learning_rate, batch_size, seed, verbose)

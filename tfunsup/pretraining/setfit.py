@@ -8,6 +8,7 @@ import numpy as np
 from tfunsup.backbones.text_encoder import pack_token_rows, tokenize_texts
 from tfunsup.pretraining.losses import cosine_similarity_loss
 from tfunsup.transfer.target_model import set_trainable
+from tfunsup.utils.reproducibility import reseed_random_layers
 
 
 def setfit_pairs(labels, n_iterations=20, seed=None):
@@ -76,8 +77,8 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
     Each batch is tokenised once and padded only to its longest text, as
     `encode_texts` does. The encoder is trained in place: its weights
     change, its trainability is restored, and its `spec_name` gains a suffix
-    naming the fine-tuning and a hash of its labelled texts, so `encode_texts` caches never mix the shipped
-    and fine-tuned embeddings.
+    naming the fine-tuning and a hash of its labelled texts, so
+    `encode_texts` caches never mix the shipped and fine-tuned embeddings.
 
     Cost: 2 * n_iterations * len(texts) / batch_size steps; with MiniLM-L6 at
     64 tokens, about 3 s per step of 16 pairs on two CPU cores shared with
@@ -92,7 +93,9 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
         batch_size: int >= 1, pairs per step (SetFit's default: 16).
         learning_rate: float > 0, Adam learning rate (SetFit's default for
             the encoder: 2e-5).
-        seed: int or None; seeds the pairs.
+        seed: int or None; seeds the pairs and restarts the encoder's dropout
+            streams (`reseed_random_layers`), so a run repeats whatever the
+            encoder did before.
         verbose: int; > 0 prints the loss every 20 steps.
 
     Returns:
@@ -139,6 +142,7 @@ def setfit_text_encoder(encoder, texts, labels, *, n_iterations=20, batch_size=1
         optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
+    reseed_random_layers(token_encoder, seed)
     was_trainable = bool(encoder.trainable_weights)
     set_trainable(encoder, True)
     losses = []

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from tfunsup.pretraining.simclr import SimCLR
 from tfunsup.transfer.target_model import set_trainable
+from tfunsup.utils.reproducibility import reseed_random_layers
 
 
 @keras.saving.register_keras_serializable(package="tfunsup")
@@ -87,7 +88,8 @@ def adapt_text_encoder(encoder, texts, *, epochs=1, batch_size=32, learning_rate
             in a view (`RandomWordDeletion`); 0 is plain SimCSE.
         max_texts: int or None; train on a random subset of this many texts
             (the CPU budget).
-        seed: int or None; seeds the subset, the shuffling and the views.
+        seed: int or None; seeds the subset, the shuffling, the views and the
+            encoder's dropout (`reseed_random_layers`).
         verbose: Keras verbosity.
 
     Returns:
@@ -126,6 +128,7 @@ def adapt_text_encoder(encoder, texts, *, epochs=1, batch_size=32, learning_rate
     dataset = (tf.data.Dataset.from_tensor_slices(texts.astype(str))
                .shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
                .batch(batch_size, drop_remainder=True))
+    reseed_random_layers(encoder, seed)  # its dropout makes the views
     was_trainable = bool(encoder.trainable_weights)
     set_trainable(encoder, True)
     try:
