@@ -162,6 +162,15 @@ def pytest_collection_modifyitems(config, items):
     (the README's command) hands out the longest work first and the short
     files fill the end: with one core per worker, a long file left for last
     keeps one core idle. (Without `--no-loadscope-reorder`, xdist orders the
-    files by their number of tests instead.)"""
+    files by their number of tests instead.)
+
+    Tests marked `readme_check` re-run a README table's full-budget command
+    (minutes to half an hour each): skipped unless TFUNSUP_README_CHECKS=1."""
     large = {item.path for item in items if item.get_closest_marker("large")}
     items.sort(key=lambda item: item.path not in large)
+    if os.environ.get("TFUNSUP_README_CHECKS") != "1":
+        skip = pytest.mark.skip(reason="re-runs a README table's full-budget command; "
+                                       "set TFUNSUP_README_CHECKS=1")
+        for item in items:
+            if item.get_closest_marker("readme_check"):
+                item.add_marker(skip)

@@ -13,17 +13,12 @@ where the README gives them, or the spread it documents between runs.
 """
 
 import json
-import os
 
 import pytest
 
 from tfunsup.cli import main
 
-pytestmark = [
-    pytest.mark.large,
-    pytest.mark.skipif(os.environ.get("TFUNSUP_README_CHECKS") != "1",
-                       reason="full-budget README commands; set TFUNSUP_README_CHECKS=1"),
-]
+pytestmark = [pytest.mark.large, pytest.mark.readme_check]
 
 
 def _run(tmp_path, *argv):

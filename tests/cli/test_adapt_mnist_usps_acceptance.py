@@ -1,7 +1,5 @@
 """`tfunsup adapt` on the standard pair MNIST-test -> USPS over seeds: the issue's bars."""
 
-import os
-
 import pytest
 
 # MNIST -> USPS as the README's test-split rows run it: a small CNN twice as
@@ -12,13 +10,10 @@ M2U_ARGV = ["--source", "mnist-test", "--target", "usps", "--target-test", "usps
             "--class-prior", "mean", "--backbone", "small_cnn,width=2", "--augment", "affine",
             "--target-augment", "affine"]
 
-README_SEEDS = pytest.mark.skipif(
-    os.environ.get("TFUNSUP_README_CHECKS") != "1",
-    reason="the README's five seeds (~10 min on 2 idle cores); set TFUNSUP_README_CHECKS=1")
-
 
 @pytest.mark.large
-@pytest.mark.parametrize("seeds", [(0,), pytest.param((0, 1, 2, 3, 4), marks=README_SEEDS)],
+@pytest.mark.parametrize("seeds", [(0,), pytest.param((0, 1, 2, 3, 4),
+                                                   marks=pytest.mark.readme_check)],
                          ids=["seed0", "seeds0-4"])
 def test_mnist_usps_pair_meets_the_acceptance_numbers(seeds, shared_data, tmp_path,
                                                       adapt_seed_runs):

@@ -13,7 +13,6 @@ these tests import and run it.
 """
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -40,8 +39,7 @@ def test_seed_0_meets_the_bars(shared_data):
 
 
 @pytest.mark.large
-@pytest.mark.skipif(os.environ.get("TFUNSUP_README_CHECKS") != "1",
-                    reason="full-budget README command (~25 min); set TFUNSUP_README_CHECKS=1")
+@pytest.mark.readme_check  # about 25 minutes
 def test_means_over_three_seeds(shared_data):
     """The issue's bars on the means over seeds 0, 1, 2: cluster ACC >= 0.85 and
     adapted accuracy >= 0.95, with source-only below both adapted methods."""
