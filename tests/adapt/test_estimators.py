@@ -247,6 +247,26 @@ def test_shot_target_augment_moves_the_training_batches_only(fitted, domains):
     assert not np.allclose(shots[1].predict_proba(xt), shots[0].predict_proba(xt))
 
 
+def test_shot_ema_momentum_puts_the_averaged_weights_in_the_model(fitted, domains):
+    """With a momentum near 1 the average stays at the weights after the first
+    step (Keras starts it there): one Adam step of 1e-4 from the source
+    weights, where 8 plain steps move them further."""
+    _, _, xt, _ = domains
+    source_model = fitted["source-only"]
+    with pytest.raises(ValueError, match="Received: ema_momentum=1.0"):
+        SHOT(source_model=source_model, ema_momentum=1.0).fit(None, None, xt)
+
+    def largest_move(**params):
+        shot = SHOT(source_model=source_model, adapt_epochs=2, batch_size=32, seed=0,
+                    **params).fit(None, None, xt)
+        return max(np.abs(a.numpy() - b.numpy()).max() for a, b in zip(
+            shot.feature_extractor_.trainable_variables,
+            source_model.feature_extractor_.trainable_variables))
+
+    assert largest_move(ema_momentum=0.999999) < 1.5e-4
+    assert largest_move() > 3e-4
+
+
 def test_shot_class_prior_options(fitted, domains):
     _, _, xt, _ = domains
     source_model = fitted["source-only"]

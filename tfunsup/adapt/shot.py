@@ -89,6 +89,14 @@ class SHOT(BaseAdapter):
             (images only; pseudo-labels still come from the images as
             they are). MNIST-test -> USPS with the wide small CNN, seeds
             0-4: USPS train 0.992 -> 0.994, USPS test 0.976 -> 0.978 (README).
+        ema_momentum: None (the paper's SHOT, the default) or a float in
+            (0, 1): the adaptation keeps an exponential moving average of
+            the feature extractor's weights (Polyak & Juditsky 1992; the
+            mean teacher of Tarvainen & Valpola 2017), through Keras'
+            optimizer (`use_ema`), and the averaged weights replace the
+            trained ones at the end of every epoch, so that each epoch's
+            pseudo-labels and the final model come from them. Batch-norm
+            statistics are not averaged.
         jit_compile, seed, deterministic, strategy, verbose: as in
             `SourceOnly`.
 
@@ -112,7 +120,8 @@ class SHOT(BaseAdapter):
                  learning_rate=1e-3, beta_1=0.5, label_smoothing=0.1, augment="standard",
                  adapt_epochs=10, adapt_learning_rate=1e-4, beta=0.3, diversity_weight=2.0,
                  class_prior="uniform", n_iter=1, balance=False, target_augment="none",
-                 jit_compile="auto", seed=None, deterministic=False, strategy=None, verbose=0):
+                 ema_momentum=None, jit_compile="auto", seed=None, deterministic=False,
+                 strategy=None, verbose=0):
         self.backbone = backbone
         self.source_model = source_model
         self.image_spec = image_spec
@@ -132,6 +141,7 @@ class SHOT(BaseAdapter):
         self.n_iter = n_iter
         self.balance = balance
         self.target_augment = target_augment
+        self.ema_momentum = ema_momentum
         self.jit_compile = jit_compile
         self.seed = seed
         self.deterministic = deterministic
@@ -181,6 +191,11 @@ class SHOT(BaseAdapter):
                 and self.target_augment in TARGET_AUGMENTATIONS):
             raise ValueError(f"Expected target_augment in {TARGET_AUGMENTATIONS}. "
                              f"Received: target_augment={self.target_augment!r}")
+        if self.ema_momentum is not None and not (
+                isinstance(self.ema_momentum, (float, int)) and not isinstance(
+                    self.ema_momentum, bool) and 0.0 < self.ema_momentum < 1.0):
+            raise ValueError("Expected ema_momentum None or a float in (0, 1). "
+                             f"Received: ema_momentum={self.ema_momentum!r}")
 
     def _source_phase(self, source_images, source_labels, target_images, data_spec=None):
         if self.source_model is not None:
@@ -251,9 +266,18 @@ class SHOT(BaseAdapter):
             model = SHOTModel(self.network_, beta=self.beta,
                               diversity_weight=self.diversity_weight,
                               class_prior=self.class_prior_, name="shot")
-            model.compile(optimizer=keras.optimizers.Adam(self.adapt_learning_rate),
-                          jit_compile=resolve_jit_compile(self.jit_compile, strategy, self.deterministic))
+            averaging = {} if self.ema_momentum is None else dict(
+                use_ema=True, ema_momentum=float(self.ema_momentum))
+            model.compile(optimizer=keras.optimizers.Adam(self.adapt_learning_rate, **averaging),
+                          jit_compile=resolve_jit_compile(self.jit_compile, strategy,
+                                                          self.deterministic))
             model.optimizer.build(model.feature_extractor.trainable_variables)
+            # `fit` ends by writing the averages into `model.trainable_weights`,
+            # matched by position with the variables the optimizer was built on.
+            if averaging and [v.path for v in model.trainable_weights] != [
+                    v.path for v in model.feature_extractor.trainable_variables]:
+                raise RuntimeError("SHOTModel's trainable weights are not the feature "
+                                   "extractor's, in order: cannot average them")
         target = self._frame(target_images)
         batch_size = self._batch_size(len(target))
         steps_per_epoch = len(target) // batch_size

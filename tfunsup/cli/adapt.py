@@ -65,6 +65,11 @@ def add_parser(subparsers):
                              "rotated and scaled copies of the target images (pseudo-labels "
                              "from the images as they are); none = the SHOT paper's "
                              "(default: none)")
+    parser.add_argument("--ema-momentum", type=float, default=None,
+                        help="SHOT only: keep an exponential moving average of the adapted "
+                             "weights with this momentum, e.g. 0.99, and use it for the "
+                             "next epoch's pseudo-labels and the final model (default: off, "
+                             "as in the SHOT paper)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -81,6 +86,9 @@ def _check_arguments(args):
     for flag in ("epochs", "adapt_epochs", "batch_size"):
         check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
     parse_small_cnn_spec(args.backbone)  # a bad small_cnn,width=N stops before any loading
+    if args.ema_momentum is not None and not 0.0 < args.ema_momentum < 1.0:
+        raise ValueError("Expected --ema-momentum in (0, 1). "
+                         f"Received: --ema-momentum {args.ema_momentum}")
 
 
 def check_domains(source, target):
@@ -192,7 +200,8 @@ def run(args):
         estimators["shot"] = SHOT(
             source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
             class_prior=args.class_prior, target_augment=args.target_augment,
-            batch_size=args.batch_size, seed=args.seed, deterministic=args.deterministic,
+            ema_momentum=args.ema_momentum, batch_size=args.batch_size, seed=args.seed,
+            deterministic=args.deterministic,
             verbose=common["verbose"],
         ).fit(None, None, unlabeled_target)
         seconds["shot"] = time.perf_counter() - tic
@@ -219,6 +228,7 @@ def run(args):
         "skipped": {"source": list(getattr(source, "skipped", ())),
                     "target": list(getattr(target, "skipped", ()))},
         "class_prior": args.class_prior, "target_augment": args.target_augment,
+        "ema_momentum": args.ema_momentum,
         "shot_class_prior": (estimators["shot"].class_prior_.round(4).tolist()
                              if "shot" in estimators else None),
     }
