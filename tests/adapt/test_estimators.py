@@ -94,9 +94,11 @@ def test_trains_under_two_replica_strategy_with_xla_falling_back(two_cpu_strateg
     xs, ys, xt, _ = domains
     dann = METHODS["dann"](strategy=two_cpu_strategy).fit(xs, ys, xt)
     assert dann.predict(xt).shape == (len(xt),)
-    # SHOT trains its source model (a SourceOnly) under the strategy too.
+    # SHOT trains its source model (a SourceOnly) under the strategy too, and
+    # averages mirrored weights.
     with pytest.warns(UserWarning, match="jit_compile=True is not supported"):
-        shot = METHODS["shot"](strategy=two_cpu_strategy, jit_compile=True).fit(xs, ys, xt)
+        shot = METHODS["shot"](strategy=two_cpu_strategy, jit_compile=True,
+                               ema_momentum=0.9).fit(xs, ys, xt)
     assert shot.predict(xt).shape == (len(xt),)
 
 
@@ -249,8 +251,8 @@ def test_shot_target_augment_moves_the_training_batches_only(fitted, domains):
 
 def test_shot_ema_momentum_puts_the_averaged_weights_in_the_model(fitted, domains):
     """With a momentum near 1 the average stays at the weights after the first
-    step (Keras starts it there): one Adam step of 1e-4 from the source
-    weights, where 8 plain steps move them further."""
+    step (where it starts): one Adam step of 1e-4 from the source weights,
+    where 8 plain steps move them further."""
     _, _, xt, _ = domains
     source_model = fitted["source-only"]
     with pytest.raises(ValueError, match="Received: ema_momentum=1.0"):

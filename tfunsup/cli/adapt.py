@@ -67,9 +67,9 @@ def add_parser(subparsers):
                              "(default: none)")
     parser.add_argument("--ema-momentum", type=float, default=None,
                         help="SHOT only: keep an exponential moving average of the adapted "
-                             "weights with this momentum, e.g. 0.99, and use it for the "
-                             "next epoch's pseudo-labels and the final model (default: off, "
-                             "as in the SHOT paper)")
+                             "weights with this momentum, e.g. 0.998, updated after every "
+                             "step; the adapted model is that average (default: off, as in "
+                             "the SHOT paper)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -78,9 +78,8 @@ def add_parser(subparsers):
 
 
 def _check_arguments(args):
-    from tfunsup.utils.run_directory import check_output_dir
-
     from tfunsup.backbones.small_cnn import parse_small_cnn_spec
+    from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
     for flag in ("epochs", "adapt_epochs", "batch_size"):

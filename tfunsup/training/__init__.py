@@ -13,10 +13,10 @@ from tfunsup.training.acceleration import (
     resolve_mixed_precision,
     with_op_determinism,
 )
-from tfunsup.training.callbacks import check_fit_params, training_callbacks
+from tfunsup.training.callbacks import WeightAverage, check_fit_params, training_callbacks
 
 __all__ = [
     "check_fit_params", "cpu_flags", "cpu_supports_bfloat16", "has_accelerator",
     "onednn_isa_cap", "op_determinism", "op_determinism_enabled", "resolve_jit_compile",
-    "resolve_mixed_precision", "training_callbacks", "with_op_determinism",
+    "resolve_mixed_precision", "training_callbacks", "WeightAverage", "with_op_determinism",
 ]

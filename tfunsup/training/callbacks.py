@@ -1,6 +1,7 @@
 """The callbacks and argument checks every flow's `fit` shares."""
 
 import keras
+import numpy as np
 
 
 def training_callbacks(backup_dir=None, callbacks=None):
@@ -29,3 +30,57 @@ def check_fit_params(**params):
         if name.endswith("learning_rate") and not (isinstance(value, (int, float))
                                                    and value > 0):
             raise ValueError(f"Expected {name} > 0. Received: {name}={value!r}")
+
+
+class WeightAverage(keras.callbacks.Callback):
+    """Exponential moving average of a model's weights over training steps.
+
+    After every training batch, each floating-point weight of `model`
+    (trainable ones and batch-norm statistics alike) moves into its average:
+    `average = momentum * average + (1 - momentum) * weight`, starting from
+    the weights after the first batch. The callback keeps its averages across
+    `fit` calls, so one instance can follow a training loop of many `fit`s;
+    `apply()` writes them into `model`. Unlike Keras' optimizer EMA
+    (`use_ema=True`), which `fit` writes into the model at the end of every
+    call, the averages here are only written when asked.
+
+    Args:
+        model: the `keras.Model` (or layer) whose weights are averaged; it
+            may be a part of the model being trained.
+        momentum: float in (0, 1); the average spans about
+            `1 / (1 - momentum)` steps.
+
+    Raises:
+        ValueError: `momentum` outside (0, 1).
+
+    References:
+        Polyak, Juditsky. Acceleration of stochastic approximation by
+        averaging. SIAM J. Control Optim. 1992.
+        Tarvainen, Valpola. Mean teachers are better role models. NeurIPS 2017.
+    """
+
+    def __init__(self, model, momentum):
+        super().__init__()
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
+                0.0 < momentum < 1.0):
+            raise ValueError(f"Expected momentum in (0, 1). Received: momentum={momentum!r}")
+        self.averaged_model = model  # `self.model` is the model `fit` trains
+        self.momentum = float(momentum)
+        self.averages = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        weights = self.averaged_model.get_weights()
+        if self.averages is None:
+            self.averages = [w.copy() for w in weights]
+            return
+        for average, weight in zip(self.averages, weights):
+            if np.issubdtype(average.dtype, np.floating):
+                average *= self.momentum
+                average += (1.0 - self.momentum) * weight
+            else:
+                average[...] = weight
+
+    def apply(self):
+        """Writes the averaged weights into the model (no-op before any batch)."""
+        if self.averages is not None:
+            self.averaged_model.set_weights(self.averages)
