@@ -88,7 +88,7 @@ def test_target_labels_only_score_and_same_seed_gives_same_numbers(two_runs):
     (["--epochs", "0"], "--epochs >= 1"),
     (["--target", "nope"], "Unknown dataset 'nope'"),
     (["--backbone", "small_cnn,width=0"], "Received: backbone='small_cnn,width=0'"),
-    (["--ema-momentum", "1.5"], "Received: --ema-momentum 1.5"),
+    (["--ema-momentum", "1.5"], "Received: --ema-momentum=1.5"),
 ])
 def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, one_line_error):
     out = tmp_path / "out"

@@ -19,6 +19,7 @@ from tfunsup.adapt.shot_model import SHOTModel
 from tfunsup.adapt.source_only import SourceOnly, check_training_params
 from tfunsup.data.audio_spec import AudioSpec
 from tfunsup.training import WeightAverage, with_op_determinism
+from tfunsup.training.callbacks import check_momentum
 from tfunsup.utils.reproducibility import get_strategy, set_seed
 
 
@@ -192,11 +193,8 @@ class SHOT(BaseAdapter):
                 and self.target_augment in TARGET_AUGMENTATIONS):
             raise ValueError(f"Expected target_augment in {TARGET_AUGMENTATIONS}. "
                              f"Received: target_augment={self.target_augment!r}")
-        if self.ema_momentum is not None and not (
-                isinstance(self.ema_momentum, (float, int)) and not isinstance(
-                    self.ema_momentum, bool) and 0.0 < self.ema_momentum < 1.0):
-            raise ValueError("Expected ema_momentum None or a float in (0, 1). "
-                             f"Received: ema_momentum={self.ema_momentum!r}")
+        if self.ema_momentum is not None:
+            check_momentum(self.ema_momentum, "ema_momentum")
 
     def _source_phase(self, source_images, source_labels, target_images, data_spec=None):
         if self.source_model is not None:
@@ -271,9 +269,9 @@ class SHOT(BaseAdapter):
                           jit_compile=resolve_jit_compile(self.jit_compile, strategy,
                                                           self.deterministic))
             model.optimizer.build(model.feature_extractor.trainable_variables)
-        callbacks = [keras.callbacks.TerminateOnNaN()]
-        if self.ema_momentum is not None:
-            callbacks.append(WeightAverage(model.feature_extractor, self.ema_momentum))
+        average = (None if self.ema_momentum is None
+                   else WeightAverage(model.feature_extractor, self.ema_momentum))
+        callbacks = [keras.callbacks.TerminateOnNaN()] + ([average] if average is not None else [])
         target = self._frame(target_images)
         batch_size = self._batch_size(len(target))
         steps_per_epoch = len(target) // batch_size
@@ -286,8 +284,8 @@ class SHOT(BaseAdapter):
                                 callbacks=callbacks, verbose=self._fit_verbose(),
                                 shuffle=False)
             self._record_history(history)
-        if self.ema_momentum is not None:
-            callbacks[-1].apply()
+        if average is not None:
+            average.apply()
         return self
 
     def _class_prior(self, source, target_images):

@@ -79,15 +79,15 @@ def add_parser(subparsers):
 
 def _check_arguments(args):
     from tfunsup.backbones.small_cnn import parse_small_cnn_spec
+    from tfunsup.training.callbacks import check_momentum
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
     for flag in ("epochs", "adapt_epochs", "batch_size"):
         check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
     parse_small_cnn_spec(args.backbone)  # a bad small_cnn,width=N stops before any loading
-    if args.ema_momentum is not None and not 0.0 < args.ema_momentum < 1.0:
-        raise ValueError("Expected --ema-momentum in (0, 1). "
-                         f"Received: --ema-momentum {args.ema_momentum}")
+    if args.ema_momentum is not None:
+        check_momentum(args.ema_momentum, "--ema-momentum")
 
 
 def check_domains(source, target):

@@ -32,6 +32,12 @@ def check_fit_params(**params):
             raise ValueError(f"Expected {name} > 0. Received: {name}={value!r}")
 
 
+def check_momentum(value, name="momentum"):
+    """Raises ValueError naming `name` unless `value` is a number in (0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+        raise ValueError(f"Expected {name} in (0, 1). Received: {name}={value!r}")
+
+
 class WeightAverage(keras.callbacks.Callback):
     """Exponential moving average of a model's weights over training steps.
 
@@ -61,9 +67,7 @@ class WeightAverage(keras.callbacks.Callback):
 
     def __init__(self, model, momentum):
         super().__init__()
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
-                0.0 < momentum < 1.0):
-            raise ValueError(f"Expected momentum in (0, 1). Received: momentum={momentum!r}")
+        check_momentum(momentum)
         self.averaged_model = model  # `self.model` is the model `fit` trains
         self.momentum = float(momentum)
         self.averages = None
