@@ -89,6 +89,7 @@ def test_target_labels_only_score_and_same_seed_gives_same_numbers(two_runs):
     (["--target", "nope"], "Unknown dataset 'nope'"),
     (["--backbone", "small_cnn,width=0"], "Received: backbone='small_cnn,width=0'"),
     (["--ema-momentum", "1.5"], "Received: --ema-momentum=1.5"),
+    (["--ensemble", "0"], "Received: --ensemble=0"),
 ])
 def test_bad_input_one_line_error_no_output(argv, message, npz_domains, tmp_path, one_line_error):
     out = tmp_path / "out"
@@ -162,6 +163,29 @@ def test_wide_small_cnn_and_affine_augmentation_reach_the_cli(usps_pair, tmp_pat
     reloaded = tf.saved_model.load(str(out / "models" / "shot"))
     shapes = sorted(tuple(v.shape) for v in reloaded.variables)
     assert (3, 3, 1, 64) in shapes and (3, 3, 64, 128) in shapes and (3200, 256) in shapes
+
+
+def test_ensemble_reaches_the_cli_and_its_export(usps_pair, tmp_path):
+    out = tmp_path / "ensemble"
+    assert main(["adapt", "--source", str(usps_pair / "mnist.npz"), "--target",
+                 str(usps_pair / "usps.npz"), "--target-test", str(usps_pair / "usps_test.npz"),
+                 "--method", "shot", "--ensemble", "2", "--out", str(out),
+                 *SMALL_BUDGET]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ensemble"] == 2
+    assert sum(metrics["shot_class_prior"]) == pytest.approx(1.0, abs=1e-3)
+    import tensorflow as tf
+
+    # Each exported model holds both members and gives the reported numbers.
+    test, target = np.load(usps_pair / "usps_test.npz"), np.load(usps_pair / "usps.npz")
+    predictions = _predictions(out)
+    for name in ("source-only", "shot"):
+        reloaded = tf.saved_model.load(str(out / "models" / name))
+        assert sum(len(v.shape) == 4 for v in reloaded.variables) == 2 * 2  # 2 convs each
+        served = reloaded.serve(tf.constant(test["x"])).numpy().argmax(axis=1)
+        assert metrics["test_results"][name] == pytest.approx(np.mean(served == test["y"]))
+        on_target = reloaded.serve(tf.constant(target["x"])).numpy().argmax(axis=1)
+        np.testing.assert_array_equal(on_target, predictions[name])
 
 
 def test_unlabeled_target_test_is_refused(usps_pair, tmp_path, one_line_error):

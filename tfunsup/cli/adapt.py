@@ -70,6 +70,11 @@ def add_parser(subparsers):
                              "weights with this momentum, e.g. 0.998, updated after every "
                              "step; the adapted model is that average (default: off, as in "
                              "the SHOT paper)")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="train each method this many times with different seeds and "
+                             "average the members' probabilities (a deep ensemble; SHOT "
+                             "member i adapts source-only member i); N times the training "
+                             "time (default: 1, no ensemble)")
     parser.add_argument("--embedding", default="tsne", choices=["tsne", "pca"],
                         help="projection of the feature plot (default: tsne)")
     add_common_arguments(parser, "runs/adapt")
@@ -83,7 +88,7 @@ def _check_arguments(args):
     from tfunsup.utils.run_directory import check_output_dir
 
     check_output_dir(args.out, args.overwrite)
-    for flag in ("epochs", "adapt_epochs", "batch_size"):
+    for flag in ("epochs", "adapt_epochs", "batch_size", "ensemble"):
         check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
     parse_small_cnn_spec(args.backbone)  # a bad small_cnn,width=N stops before any loading
     if args.ema_momentum is not None:
@@ -134,6 +139,14 @@ def _inputs(dataset):
     return dataset.waveforms if isinstance(dataset, AudioDataset) else dataset.images
 
 
+def _shot_class_prior(shot):
+    """SHOT's class prior; of an ensemble, the mean of its members'."""
+    import numpy as np
+
+    members = getattr(shot, "estimators_", [shot])
+    return np.mean([member.class_prior_ for member in members], axis=0)
+
+
 def run(args):
     start = time.perf_counter()
     _check_arguments(args)
@@ -151,7 +164,7 @@ def run(args):
         check_domains(source, target_test)
     import numpy as np
 
-    from tfunsup.adapt import DANN, SHOT, SourceOnly
+    from tfunsup.adapt import DANN, SHOT, DeepEnsemble, SourceOnly
     from tfunsup.adapt.base_adapter import check_source, check_target
     from tfunsup.adapt.plots import save_domain_embedding
     from tfunsup.utils.run_directory import RunDirectory
@@ -180,29 +193,35 @@ def run(args):
     labeled_source = source if isinstance(source, AudioDataset) else source.images
     estimators, seconds = {}, {}
 
+    def ensemble(estimator):
+        if args.ensemble == 1:
+            return estimator
+        return DeepEnsemble(estimator, n_members=args.ensemble, seed=args.seed)
+
     def report(name):
         if not args.quiet:
             print(f"[{name}] done in {seconds[name]:.1f} s", flush=True)
 
     tic = time.perf_counter()
-    estimators["source-only"] = SourceOnly(**common).fit(
+    estimators["source-only"] = ensemble(SourceOnly(**common)).fit(
         labeled_source, source.labels, unlabeled_target)
     seconds["source-only"] = time.perf_counter() - tic
     report("source-only")
     if "dann" in methods:
         tic = time.perf_counter()
-        estimators["dann"] = DANN(**common).fit(labeled_source, source.labels, unlabeled_target)
+        estimators["dann"] = ensemble(DANN(**common)).fit(labeled_source, source.labels,
+                                                          unlabeled_target)
         seconds["dann"] = time.perf_counter() - tic
         report("dann")
     if "shot" in methods:
         tic = time.perf_counter()
-        estimators["shot"] = SHOT(
+        estimators["shot"] = ensemble(SHOT(
             source_model=estimators["source-only"], adapt_epochs=args.adapt_epochs,
             class_prior=args.class_prior, target_augment=args.target_augment,
             ema_momentum=args.ema_momentum, batch_size=args.batch_size, seed=args.seed,
             deterministic=args.deterministic,
             verbose=common["verbose"],
-        ).fit(None, None, unlabeled_target)
+        )).fit(None, None, unlabeled_target)
         seconds["shot"] = time.perf_counter() - tic
         report("shot")
 
@@ -227,8 +246,8 @@ def run(args):
         "skipped": {"source": list(getattr(source, "skipped", ())),
                     "target": list(getattr(target, "skipped", ()))},
         "class_prior": args.class_prior, "target_augment": args.target_augment,
-        "ema_momentum": args.ema_momentum,
-        "shot_class_prior": (estimators["shot"].class_prior_.round(4).tolist()
+        "ema_momentum": args.ema_momentum, "ensemble": args.ensemble,
+        "shot_class_prior": (_shot_class_prior(estimators["shot"]).round(4).tolist()
                              if "shot" in estimators else None),
     }
 
