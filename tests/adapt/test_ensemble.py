@@ -66,6 +66,15 @@ def test_shot_member_i_adapts_source_member_i(sources, domains):
     assert single.estimators_[0].seed != single.estimators_[1].seed
 
 
+def test_members_share_the_estimators_strategy(domains):
+    """`clone` deep-copies a strategy; the members must train under the user's one."""
+    xs, ys, xt, _ = domains
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    ensemble = DeepEnsemble(SourceOnly(**SMALL, strategy=strategy), n_members=2,
+                            seed=0).fit(xs[:64], ys[:64], xt)
+    assert all(m.strategy is strategy for m in ensemble.estimators_)
+
+
 def test_savedmodel_reload_parity(sources, domains, tmp_path):
     _, _, xt, _ = domains
     path = sources.export(tmp_path / "ensemble")

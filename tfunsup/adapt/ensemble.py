@@ -95,7 +95,9 @@ class DeepEnsemble(BaseEstimator):
         sources = getattr(self.estimator, "source_model", None)
         members = []
         for i, seed in enumerate(member_seeds(self.seed, self.n_members)):
-            member = clone(self.estimator).set_params(seed=seed)
+            # The members share the strategy: `clone` would deep-copy it.
+            member = clone(self.estimator).set_params(seed=seed,
+                                                      strategy=self.estimator.strategy)
             if isinstance(sources, DeepEnsemble):
                 member.set_params(source_model=sources.estimators_[i])
             elif sources is not None:  # one fitted source model, adapted n_members times
