@@ -9,19 +9,8 @@ from sklearn.exceptions import NotFittedError
 
 from tfunsup.adapt import SHOT, DeepEnsemble, SourceOnly
 from tfunsup.adapt.ensemble import member_seeds
-from tfunsup.data import load_dataset
 
 SMALL = {"epochs": 1, "batch_size": 32}
-
-
-@pytest.fixture(scope="module")
-def domains():
-    rng = np.random.default_rng(0)
-    source = load_dataset("mnist-5k")
-    target = load_dataset("digits")
-    i = rng.permutation(len(source))[:256]
-    j = rng.permutation(len(target))[:128]
-    return source.images[i], source.labels[i], target.images[j], target.labels[j]
 
 
 @pytest.fixture(scope="module")

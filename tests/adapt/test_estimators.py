@@ -8,7 +8,6 @@ import tensorflow as tf
 from sklearn.exceptions import NotFittedError
 
 from tfunsup.adapt import DANN, SHOT, SourceOnly, estimate_class_prior
-from tfunsup.data import load_dataset
 
 SMALL = {"epochs": 1, "batch_size": 32, "seed": 0}
 APPLICATION = "keras:VGG16"  # the quickest application to build and trace here
@@ -17,16 +16,6 @@ METHODS = {
     "dann": lambda **kw: DANN(**{**SMALL, **kw}),
     "shot": lambda **kw: SHOT(**{**SMALL, "adapt_epochs": 1, **kw}),
 }
-
-
-@pytest.fixture(scope="module")
-def domains():
-    rng = np.random.default_rng(0)
-    source = load_dataset("mnist-5k")
-    target = load_dataset("digits")
-    i = rng.permutation(len(source))[:256]
-    j = rng.permutation(len(target))[:128]
-    return source.images[i], source.labels[i], target.images[j], target.labels[j]
 
 
 @pytest.fixture(scope="module")
