@@ -31,8 +31,9 @@ class DeepEnsemble(BaseEstimator):
     initialisation, batch order and augmentation), fitted on the same data;
     the ensemble predicts the mean of the members' class probabilities
     (Lakshminarayanan et al., "Simple and scalable predictive uncertainty
-    estimation using deep ensembles", NeurIPS 2017). Nothing is shared
-    between members, so an ensemble of `n_members` costs `n_members` fits.
+    estimation using deep ensembles", NeurIPS 2017). Members share only the
+    estimator's `strategy` (and a given fitted source model), so an ensemble
+    of `n_members` costs `n_members` fits.
 
     To adapt an ensemble of source models, give `SHOT` the fitted source
     ensemble as its `source_model`: member `i` then adapts source member `i`
