@@ -38,6 +38,7 @@ def test_small_run_writes_table_figure_and_encoder(tmp_path):
     (["--self-training-threshold", "0"], "--self-training-threshold"),
     (["--self-training-rounds", "0"], "--self-training-rounds"),
     (["--setfit-iterations", "2"], "text data only"),
+    (["--scratch-same-architecture"], "text data only"),
     (["--self-training-threshold", "0.8"], "text data only"),
 ])
 def test_bad_input_is_one_line_error_and_no_output(argv, message, tmp_path, capsys):

@@ -10,6 +10,7 @@ from tfunsup.backbones.text_encoder import (  # noqa: E402
     build_scratch_text_encoder,
     encode_texts,
     load_text_encoder,
+    reinitialized_text_encoder,
 )
 from tfunsup.pretraining import (  # noqa: E402
     RandomWordDeletion,
@@ -59,6 +60,48 @@ def test_text_label_efficiency_rows_runs_and_predictions(encoder, tmp_path, sent
     assert not encoder.trainable_weights
 
 
+def test_reinitialized_encoder_is_the_architecture_with_fresh_seeded_weights(encoder):
+    before = [w.copy() for w in encoder.get_weights()]
+    fresh = reinitialized_text_encoder(encoder, seed=1)
+    again = reinitialized_text_encoder(encoder, seed=1)
+    other = reinitialized_text_encoder(encoder, seed=2)
+    assert fresh.preprocessor is encoder.preprocessor and fresh.feature_dim == encoder.feature_dim
+    assert fresh.spec_name.endswith(",random_weights") and fresh.trainable_weights
+    shapes = [w.shape for w in encoder.get_weights()]
+    assert [w.shape for w in fresh.get_weights()] == shapes
+    # Every randomly drawn weight is new (norm scales and biases start at constants).
+    drawn = [i for i, w in enumerate(fresh.get_weights()) if np.std(w) > 0]
+    assert len(drawn) >= 6  # token, position, segment embeddings, Q/K/V/output, FFN kernels
+    for i in drawn:
+        assert not np.allclose(fresh.get_weights()[i], before[i]), (i, shapes[i])
+        np.testing.assert_array_equal(fresh.get_weights()[i], again.get_weights()[i])
+    assert any(not np.array_equal(fresh.get_weights()[i], other.get_weights()[i])
+               for i in drawn)
+    texts = np.asarray(["good movie", "a dull plot"], dtype=object)
+    assert fresh(texts).shape == (2, encoder.feature_dim)
+    for old, new in zip(before, encoder.get_weights()):  # the pretrained encoder is untouched
+        np.testing.assert_array_equal(old, new)
+    with pytest.raises(ValueError, match="keras-hub text encoder"):
+        reinitialized_text_encoder(build_scratch_text_encoder(encoder, 4))
+
+
+def test_same_architecture_scratch_row(encoder, tmp_path, sentiment_texts):
+    train_texts, train_labels = sentiment_texts(40, seed=0)
+    test_texts, test_labels = sentiment_texts(20, seed=1)
+    before = [w.copy() for w in encoder.get_weights()]
+    result = label_efficiency(encoder, train_texts, train_labels, test_texts, test_labels,
+                              fractions=(1.0,), seeds=(0,), head_steps=40, fine_tune_steps=0,
+                              scratch_same_architecture=True,
+                              same_architecture_learning_rate=1e-2, batch_size=8,
+                              cache_dir=tmp_path)
+    assert [r["method"] for r in result["runs"]] == [
+        "pretrained", "scratch", "scratch (same architecture)"]
+    # One word decides the label: the 1-layer transformer learns it from random weights.
+    assert result["runs"][2]["acc"] >= 0.9, result["runs"]
+    for old, new in zip(before, encoder.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
 def test_text_label_efficiency_rejects_bad_input(encoder, sentiment_texts):
     texts, labels = sentiment_texts(20, seed=0)
     with pytest.raises(ValueError, match="train_inputs of str"):
@@ -67,6 +110,9 @@ def test_text_label_efficiency_rejects_bad_input(encoder, sentiment_texts):
         label_efficiency(encoder, texts, labels, texts, labels, fine_tune_steps=-1)
     with pytest.raises(ValueError, match="fewer than the 2 classes"):
         label_efficiency(encoder, texts, labels, texts, labels, fractions=(0.01,))
+    with pytest.raises(ValueError, match="same_architecture_learning_rate=0"):
+        label_efficiency(encoder, texts, labels, texts, labels, scratch_same_architecture=True,
+                         same_architecture_learning_rate=0)
 
 
 def test_random_word_deletion_only_in_training():

@@ -341,7 +341,8 @@ def build_scratch_text_encoder(encoder, embedding_dim=64, seed=None):
     preprocessor = getattr(encoder, "preprocessor", None)
     if preprocessor is None:
         raise ValueError("Expected a keras-hub text encoder with a `preprocessor` "
-                         f"(load_text_encoder). Received: encoder={getattr(encoder, 'name', encoder)!r}")
+                         "(load_text_encoder). "
+                         f"Received: encoder={getattr(encoder, 'name', encoder)!r}")
     if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) or embedding_dim < 1:
         raise ValueError(f"Expected embedding_dim >= 1. Received: embedding_dim={embedding_dim!r}")
     texts = keras.Input(shape=(), dtype="string", name="texts")
@@ -359,6 +360,57 @@ def build_scratch_text_encoder(encoder, embedding_dim=64, seed=None):
     model.feature_dim = embedding_dim
     model.preprocessor = preprocessor
     model.token_encoder = None
+    return model
+
+
+def reinitialized_text_encoder(encoder, seed=None):
+    """A keras-hub text encoder's own architecture with fresh random weights.
+
+    The transformer and pooling of `encoder` are rebuilt from their
+    configuration (`keras.models.clone_model`), so every weight comes from
+    the architecture's own initialisers (BERT's truncated normal, std 0.02)
+    instead of the pretrained checkpoint; the tokenizer and packer are
+    `encoder`'s. It is "the same classifier trained from scratch" of the
+    pretraining literature (Erhan et al. 2010), the reference of
+    `tfunsup.pretraining.label_efficiency`'s `"scratch (same architecture)"`
+    row. `encoder` is not modified.
+
+    Args:
+        encoder: a model from `load_text_encoder` (it needs `preprocessor`
+            and `token_encoder`).
+        seed: int or None; sets Keras' global random seed before the weights
+            are drawn (`keras.utils.set_random_seed`), so one seed gives one
+            initialisation.
+
+    Returns:
+        A functional `keras.Model` from a string tensor `(batch,)` to float32
+        `(batch, feature_dim)`, trainable, with the attributes of
+        `load_text_encoder`'s models.
+
+    Raises:
+        ValueError: `encoder` is not a keras-hub text encoder.
+    """
+    token_encoder = getattr(encoder, "token_encoder", None)
+    if token_encoder is None or getattr(encoder, "preprocessor", None) is None:
+        raise ValueError("Expected a keras-hub text encoder (load_text_encoder) to rebuild. "
+                         f"Received: encoder={getattr(encoder, 'name', encoder)!r}")
+    from tfunsup.transfer.target_model import set_trainable
+
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    fresh = keras.models.clone_model(token_encoder)
+    set_trainable(fresh, True)  # the clone keeps a frozen encoder's trainable=False
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    tokens = encoder.preprocessor(texts)
+    model = keras.Model(texts, fresh({key: tokens[key] for key in fresh.input}),
+                        name="reinitialized_text_encoder")
+    model.modality = "text"
+    model.image_spec = None
+    model.spec_name = f"{getattr(encoder, 'spec_name', encoder.name)},random_weights"
+    model.sequence_length = encoder.sequence_length
+    model.feature_dim = encoder.feature_dim
+    model.preprocessor = encoder.preprocessor
+    model.token_encoder = fresh
     return model
 
 
@@ -477,5 +529,6 @@ def _encode_bucketed(encoder, texts, batch_size, verbose):
 
 
 __all__ = ["MaskedPooling", "build_scratch_text_encoder", "encode_texts", "is_text_preset",
-           "load_text_encoder", "pack_token_rows", "require_keras_hub",
-           "text_encoder_from_hub_layer", "tokenize_texts", "truncated_text_encoder"]
+           "load_text_encoder", "pack_token_rows", "reinitialized_text_encoder",
+           "require_keras_hub", "text_encoder_from_hub_layer", "tokenize_texts",
+           "truncated_text_encoder"]

@@ -83,6 +83,10 @@ def add_parser(subparsers):
                            "this (e.g. 0.8): '<method> + self-training' rows (default: off)")
     text.add_argument("--self-training-rounds", type=int, default=1,
                       help="pseudo-labelling rounds of --self-training-threshold (default: 1)")
+    text.add_argument("--scratch-same-architecture", action="store_true",
+                      help="also train the encoder's own architecture from random weights "
+                           "(Adam 3e-4, the same steps): a 'scratch (same architecture)' row; "
+                           "slow on a CPU (~8 min per run for MiniLM at 200 steps)")
     add_jit_argument(parser)
     add_deterministic_argument(parser)
     add_common_arguments(parser, "runs/finetune")
@@ -200,9 +204,11 @@ def run(args):
     if not text and fine_tune_steps < 1:
         raise ValueError("Expected --fine-tune-steps >= 1 with images. "
                          f"Received: --fine-tune-steps={fine_tune_steps}")
-    if not text and (args.setfit_iterations or args.self_training_threshold is not None):
-        raise ValueError("--setfit-iterations and --self-training-threshold apply to text "
-                         f"data only; '{args.data}' holds images.")
+    if not text and (args.setfit_iterations or args.self_training_threshold is not None
+                     or args.scratch_same_architecture):
+        raise ValueError("--setfit-iterations, --self-training-threshold and "
+                         "--scratch-same-architecture apply to text data only; "
+                         f"'{args.data}' holds images.")
     train_index, test_index = train_test_split(
         np.arange(len(data)), test_size=args.test_fraction, stratify=data.labels,
         random_state=args.seed)
@@ -245,18 +251,18 @@ def run(args):
             print(f"fraction {run['fraction']:g} ({run['n_labels']} labels), seed "
                   f"{run['seed']}, {run['method']}: test accuracy {run['acc']:.3f}", flush=True)
 
-    cache_dir = None
+    cache_dir, text_options = None, {}
     if text:
         cache_dir = args.cache_dir or default_cache_dir()
+        text_options = {key: getattr(args, key) for key in (
+            "setfit_iterations", "self_training_threshold", "self_training_rounds",
+            "scratch_same_architecture")}
     result = label_efficiency(
         encoder, inputs[train_index], train_labels, inputs[test_index],
         data.labels[test_index], fractions=args.fractions,
         seeds=range(args.seed, args.seed + args.seeds), head_steps=args.head_steps,
         fine_tune_steps=fine_tune_steps, batch_size=args.batch_size, cache_dir=cache_dir,
-        progress=progress,
-        **({"setfit_iterations": args.setfit_iterations,
-            "self_training_threshold": args.self_training_threshold,
-            "self_training_rounds": args.self_training_rounds} if text else {}))
+        progress=progress, **text_options)
     metrics = {
         "dataset": args.data, "modality": "text" if text else "image", **info,
         "class_names": list(data.class_names) if data.class_names else None,
@@ -264,9 +270,7 @@ def run(args):
         "n_train": len(train_index), "n_test": len(test_index),
         "test_fraction": args.test_fraction,
         "head_steps": args.head_steps, "fine_tune_steps": fine_tune_steps,
-        **({"setfit_iterations": args.setfit_iterations,
-            "self_training_threshold": args.self_training_threshold,
-            "self_training_rounds": args.self_training_rounds} if text else {}),
+        **text_options,
         "pretrain_seconds": pretrain_seconds,
         "label_efficiency": result["label_efficiency"], "runs": result["runs"],
     }

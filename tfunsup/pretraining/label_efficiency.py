@@ -59,8 +59,9 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
                      fine_tune_steps=100, head_learning_rate=1e-2,
                      fine_tune_learning_rate=None, scratch_learning_rate=None,
                      batch_size=64, scratch_embedding_dim=64, setfit_iterations=0,
-                     self_training_threshold=None, self_training_rounds=1, cache_dir=None,
-                     verbose=0, progress=None):
+                     self_training_threshold=None, self_training_rounds=1,
+                     scratch_same_architecture=False, same_architecture_learning_rate=3e-4,
+                     cache_dir=None, verbose=0, progress=None):
     """Test accuracy with few labels: pretrained encoder vs. training from scratch.
 
     For each label fraction and seed, a class-stratified subset of the
@@ -97,10 +98,17 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
     - `"scratch"`: `build_scratch_text_encoder` (the encoder's tokenizer,
       randomly initialised token embeddings of size `scratch_embedding_dim`,
       mean-pooled) plus the same softmax head, trained end to end for
-      `head_steps + fine_tune_steps` steps.
+      `head_steps + fine_tune_steps` steps;
+    - `"scratch (same architecture)"` (only when `scratch_same_architecture`):
+      the encoder's own architecture with fresh random weights
+      (`reinitialized_text_encoder`) plus the same softmax head, trained end
+      to end for `head_steps + fine_tune_steps` steps at
+      `same_architecture_learning_rate`: the identical network, as for
+      images (slow: a forward and backward pass of the whole transformer
+      per step).
 
     With `self_training_threshold` set, the pretrained, SetFit and scratch
-    methods each get a `"<method> + self-training"` row, right after the
+    methods (both scratch rows) each get a `"<method> + self-training"` row, right after the
     method's own: the same
     classifier retrained from scratch on its labelled texts plus the other
     (unlabelled) training texts it predicts with probability >= the
@@ -132,6 +140,9 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
         self_training_threshold: float in (0, 1] or None (no self-training),
             text only: the pseudo-labels' confidence threshold τ.
         self_training_rounds: int >= 1, pseudo-labelling rounds.
+        scratch_same_architecture: bool, text only: add the
+            `"scratch (same architecture)"` row.
+        same_architecture_learning_rate: Adam learning rate of that row.
         cache_dir: folder caching the text embeddings (`encode_texts`), or None.
         verbose: Keras verbosity.
         progress: optional callable `(row: dict) -> None` called after each run.
@@ -174,16 +185,24 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
                              ("self_training_rounds", self_training_rounds, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"Expected {name} >= {low}. Received: {name}={value!r}")
+    if not isinstance(same_architecture_learning_rate, (int, float)) or not (
+            same_architecture_learning_rate > 0):
+        raise ValueError("Expected same_architecture_learning_rate > 0. Received: "
+                         f"same_architecture_learning_rate={same_architecture_learning_rate!r}")
     if self_training_threshold is not None and not (
             isinstance(self_training_threshold, (int, float))
             and 0.0 < self_training_threshold <= 1.0):
         raise ValueError("Expected self_training_threshold in (0, 1] or None. Received: "
                          f"self_training_threshold={self_training_threshold!r}")
-    if not text and (setfit_iterations or self_training_threshold is not None):
-        raise ValueError("SetFit and self-training are text-only: expected "
-                         "setfit_iterations=0 and self_training_threshold=None with an image "
-                         f"encoder. Received: setfit_iterations={setfit_iterations}, "
-                         f"self_training_threshold={self_training_threshold}")
+    if not text and (setfit_iterations or self_training_threshold is not None
+                     or scratch_same_architecture):
+        raise ValueError("SetFit, self-training and scratch_same_architecture are text-only "
+                         "(images always train the identical network from scratch): expected "
+                         "setfit_iterations=0, self_training_threshold=None and "
+                         "scratch_same_architecture=False with an image encoder. Received: "
+                         f"setfit_iterations={setfit_iterations}, self_training_threshold="
+                         f"{self_training_threshold}, scratch_same_architecture="
+                         f"{scratch_same_architecture}")
     if not text and fine_tune_steps < 1:
         raise ValueError("Expected fine_tune_steps >= 1 with an image encoder. "
                          f"Received: fine_tune_steps={fine_tune_steps}")
@@ -217,7 +236,10 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
                    record, cache_dir=cache_dir, scratch_embedding_dim=scratch_embedding_dim,
                    setfit_iterations=setfit_iterations,
                    self_training_threshold=self_training_threshold,
-                   self_training_rounds=self_training_rounds, **options)
+                   self_training_rounds=self_training_rounds,
+                   same_architecture_learning_rate=(same_architecture_learning_rate
+                                                    if scratch_same_architecture else None),
+                   **options)
     else:
         _image_runs(encoder, train_inputs, train_labels, test_inputs, fractions, seeds, subsets,
                     record, **options)
@@ -308,8 +330,12 @@ def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds,
                record, *, head_steps, fine_tune_steps, head_learning_rate,
                fine_tune_learning_rate, scratch_learning_rate, batch_size, verbose, cache_dir,
                scratch_embedding_dim, setfit_iterations, self_training_threshold,
-               self_training_rounds):
-    from tfunsup.backbones.text_encoder import build_scratch_text_encoder, encode_texts
+               self_training_rounds, same_architecture_learning_rate):
+    from tfunsup.backbones.text_encoder import (
+        build_scratch_text_encoder,
+        encode_texts,
+        reinitialized_text_encoder,
+    )
     from tfunsup.pretraining.self_training import self_training
 
     classes = np.unique(train_labels)
@@ -375,6 +401,20 @@ def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds,
             runs(fraction, seed, "scratch",
                  _Classifier(scratch_model, head_steps + fine_tune_steps, scratch_learning_rate,
                              batch_size, seed, verbose),
+                 train_texts, test_texts, index)
+            if same_architecture_learning_rate is None:
+                continue
+
+            def same_architecture_model(seed=seed):
+                texts = keras.Input(shape=(), dtype="string", name="texts")
+                fresh = reinitialized_text_encoder(encoder, seed)
+                return keras.Model(texts, _softmax_head(fresh.feature_dim, len(classes),
+                                                        seed)(fresh(texts)),
+                                   name="same_architecture_scratch_classifier")
+
+            runs(fraction, seed, "scratch (same architecture)",
+                 _Classifier(same_architecture_model, head_steps + fine_tune_steps,
+                             same_architecture_learning_rate, batch_size, seed, verbose),
                  train_texts, test_texts, index)
 
 
