@@ -108,12 +108,12 @@ def label_efficiency(encoder, train_inputs, train_labels, test_inputs, test_labe
       per step).
 
     With `self_training_threshold` set, the pretrained, SetFit and scratch
-    methods (both scratch rows) each get a `"<method> + self-training"` row, right after the
-    method's own: the same
-    classifier retrained from scratch on its labelled texts plus the other
-    (unlabelled) training texts it predicts with probability >= the
-    threshold (`self_training`, `self_training_rounds` rounds). Only these
-    rows use the unlabelled training texts.
+    methods (both scratch rows) each get a `"<method> + self-training"` row,
+    right after the method's own: the same classifier retrained from
+    scratch on its labelled texts plus the other (unlabelled) training texts
+    it predicts with probability >= the threshold (`self_training`,
+    `self_training_rounds` rounds). Only these rows use the unlabelled
+    training texts.
 
     Args:
         encoder: pretrained `keras.Model`, images -> features, or a text
