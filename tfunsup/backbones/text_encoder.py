@@ -122,6 +122,24 @@ def _sentence_transformers_options(spec):
     return pooling, normalize
 
 
+def _text_model(texts, embeddings, name, *, spec_name, sequence_length, preprocessor,
+                token_encoder):
+    """The strings -> embeddings `keras.Model` of every text backbone, with the
+    attributes the flows read: `modality = "text"`, `image_spec = None`,
+    `spec_name`, `sequence_length`, `feature_dim` (from `embeddings`),
+    `preprocessor` (strings to token dicts, or None) and `token_encoder`
+    (token dicts to embeddings, or None)."""
+    model = keras.Model(texts, embeddings, name=name)
+    model.modality = "text"
+    model.image_spec = None
+    model.spec_name = spec_name
+    model.sequence_length = sequence_length
+    model.feature_dim = int(embeddings.shape[-1])
+    model.preprocessor = preprocessor
+    model.token_encoder = token_encoder
+    return model
+
+
 def load_text_encoder(spec, *, sequence_length=128, trainable=False,
                       pooling=None, normalize=None):
     """Builds a strings-to-embeddings Keras model from a keras-hub preset.
@@ -198,15 +216,9 @@ def load_text_encoder(spec, *, sequence_length=128, trainable=False,
     texts = keras.Input(shape=(), dtype="string", name="texts")
     tokens = preprocessor(texts)
     embeddings = token_encoder({key: tokens[key] for key in token_inputs})
-    model = keras.Model(texts, embeddings, name="backbone")
-    model.modality = "text"
-    model.image_spec = None
-    model.spec_name = name
-    model.sequence_length = sequence_length
-    model.feature_dim = int(embeddings.shape[-1])
-    model.preprocessor = preprocessor
-    model.token_encoder = token_encoder
-    return model
+    return _text_model(texts, embeddings, "backbone", spec_name=name,
+                       sequence_length=sequence_length, preprocessor=preprocessor,
+                       token_encoder=token_encoder)
 
 
 def truncated_text_encoder(encoder, layer, pooling="mean"):
@@ -266,16 +278,10 @@ def truncated_text_encoder(encoder, layer, pooling="mean"):
     truncated = keras.Model(token_inputs, x, name="token_encoder")
     texts = keras.Input(shape=(), dtype="string", name="texts")
     tokens = encoder.preprocessor(texts)
-    model = keras.Model(texts, truncated({key: tokens[key] for key in token_inputs}),
-                        name="backbone")
-    model.modality = "text"
-    model.image_spec = None
-    model.spec_name = f"{name},layer={'+'.join(layers)},pooling={pooling}"
-    model.sequence_length = encoder.sequence_length
-    model.feature_dim = int(x.shape[-1])
-    model.preprocessor = encoder.preprocessor
-    model.token_encoder = truncated
-    return model
+    return _text_model(texts, truncated({key: tokens[key] for key in token_inputs}), "backbone",
+                       spec_name=f"{name},layer={'+'.join(layers)},pooling={pooling}",
+                       sequence_length=encoder.sequence_length,
+                       preprocessor=encoder.preprocessor, token_encoder=truncated)
 
 
 def text_encoder_from_hub_layer(layer, spec_name):
@@ -299,15 +305,8 @@ def text_encoder_from_hub_layer(layer, spec_name):
         raise ValueError(
             f"Text backbone '{spec_name}' outputs shape {embeddings.shape}; "
             "expected (batch, feature_dim).")
-    model = keras.Model(texts, embeddings, name="backbone")
-    model.modality = "text"
-    model.image_spec = None
-    model.spec_name = spec_name
-    model.sequence_length = None
-    model.feature_dim = int(embeddings.shape[-1])
-    model.preprocessor = None
-    model.token_encoder = None
-    return model
+    return _text_model(texts, embeddings, "backbone", spec_name=spec_name,
+                       sequence_length=None, preprocessor=None, token_encoder=None)
 
 
 def build_scratch_text_encoder(encoder, embedding_dim=64, seed=None):
@@ -352,15 +351,10 @@ def build_scratch_text_encoder(encoder, embedding_dim=64, seed=None):
         embeddings_initializer=keras.initializers.RandomNormal(stddev=0.1, seed=seed),
         name="token_embedding")(tokens["token_ids"])
     pooled = MaskedPooling("mean", normalize=False, name="pool")(embedded, tokens["padding_mask"])
-    model = keras.Model(texts, pooled, name="scratch_text_encoder")
-    model.modality = "text"
-    model.image_spec = None
-    model.spec_name = f"scratch,{embedding_dim}"
-    model.sequence_length = getattr(encoder, "sequence_length", None)
-    model.feature_dim = embedding_dim
-    model.preprocessor = preprocessor
-    model.token_encoder = None
-    return model
+    return _text_model(texts, pooled, "scratch_text_encoder",
+                       spec_name=f"scratch,{embedding_dim}",
+                       sequence_length=getattr(encoder, "sequence_length", None),
+                       preprocessor=preprocessor, token_encoder=None)
 
 
 def reinitialized_text_encoder(encoder, seed=None):
@@ -402,16 +396,11 @@ def reinitialized_text_encoder(encoder, seed=None):
     set_trainable(fresh, True)  # the clone keeps a frozen encoder's trainable=False
     texts = keras.Input(shape=(), dtype="string", name="texts")
     tokens = encoder.preprocessor(texts)
-    model = keras.Model(texts, fresh({key: tokens[key] for key in fresh.input}),
-                        name="reinitialized_text_encoder")
-    model.modality = "text"
-    model.image_spec = None
-    model.spec_name = f"{getattr(encoder, 'spec_name', encoder.name)},random_weights"
-    model.sequence_length = encoder.sequence_length
-    model.feature_dim = encoder.feature_dim
-    model.preprocessor = encoder.preprocessor
-    model.token_encoder = fresh
-    return model
+    return _text_model(texts, fresh({key: tokens[key] for key in fresh.input}),
+                       "reinitialized_text_encoder",
+                       spec_name=f"{getattr(encoder, 'spec_name', encoder.name)},random_weights",
+                       sequence_length=encoder.sequence_length,
+                       preprocessor=encoder.preprocessor, token_encoder=fresh)
 
 
 def encode_texts(encoder, texts, *, batch_size=32, cache_dir=None, verbose=False):
