@@ -285,6 +285,14 @@ def _softmax_head(feature_dim, n_classes, seed):
     return keras.Model(inputs, outputs, name="head")
 
 
+def _text_classifier(text_encoder, n_classes, seed, name):
+    """`text_encoder` (strings -> features) under `_softmax_head`: strings
+    `(batch,)` -> class probabilities, trained end to end."""
+    texts = keras.Input(shape=(), dtype="string", name="texts")
+    head = _softmax_head(text_encoder.feature_dim, n_classes, seed)
+    return keras.Model(texts, head(text_encoder(texts)), name=name)
+
+
 def _train(model, inputs, targets, steps, learning_rate, batch_size, seed, verbose):
     import tensorflow as tf
 
@@ -391,12 +399,9 @@ def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds,
                 runs(fraction, seed, "SetFit", head(seed), features, setfit_test, index)
 
             def scratch_model(seed=seed):
-                texts = keras.Input(shape=(), dtype="string", name="texts")
-                scratch_encoder = build_scratch_text_encoder(encoder, scratch_embedding_dim,
-                                                             seed)
-                return keras.Model(texts, _softmax_head(scratch_embedding_dim, len(classes),
-                                                        seed)(scratch_encoder(texts)),
-                                   name="scratch_classifier")
+                return _text_classifier(
+                    build_scratch_text_encoder(encoder, scratch_embedding_dim, seed),
+                    len(classes), seed, "scratch_classifier")
 
             runs(fraction, seed, "scratch",
                  _Classifier(scratch_model, head_steps + fine_tune_steps, scratch_learning_rate,
@@ -406,11 +411,8 @@ def _text_runs(encoder, train_texts, train_labels, test_texts, fractions, seeds,
                 continue
 
             def same_architecture_model(seed=seed):
-                texts = keras.Input(shape=(), dtype="string", name="texts")
-                fresh = reinitialized_text_encoder(encoder, seed)
-                return keras.Model(texts, _softmax_head(fresh.feature_dim, len(classes),
-                                                        seed)(fresh(texts)),
-                                   name="same_architecture_scratch_classifier")
+                return _text_classifier(reinitialized_text_encoder(encoder, seed), len(classes),
+                                        seed, "same_architecture_scratch_classifier")
 
             runs(fraction, seed, "scratch (same architecture)",
                  _Classifier(same_architecture_model, head_steps + fine_tune_steps,
