@@ -40,7 +40,7 @@ def export_atomically(model, path, overwrite=False):
     complete SavedModel or nothing, with each weight written once.
 
     Args:
-        model: a built `keras.Model`.
+        model: a built functional or `Sequential` `keras.Model`.
         path: destination folder.
         overwrite: replace an existing `path`.
 
