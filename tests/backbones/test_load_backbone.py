@@ -68,6 +68,12 @@ def test_hub_style_saved_model_matches_the_keras_model(hub_style_dir):
     assert backbone.output_shape == (None, 6)
     np.testing.assert_allclose(backbone.predict(IMAGES, verbose=0),
                                model.predict(IMAGES, verbose=0), atol=1e-5)
+    # Each weight is stored once (plus tf.train.Checkpoint's save counter).
+    shapes = tf.train.load_checkpoint(str(path / "variables" / "variables")) \
+        .get_variable_to_shape_map()
+    stored = sum(int(np.prod(shape)) for key, shape in shapes.items()
+                 if not key.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter/")))
+    assert stored == model.count_params()
 
 
 def test_keras_export_saved_model(keras_export_dir):

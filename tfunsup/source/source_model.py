@@ -126,8 +126,10 @@ def _feature_vector_object(model, input_shape):
     for training in (False, True):
         call.get_concrete_function(spec, training)
 
+    # Only the `tf.Variable`s the call captures are tracked: tracking the
+    # Keras model too would write every weight a second time, through its
+    # `keras.Variable` wrappers (see `tfunsup.utils.export`).
     obj = tf.train.Checkpoint()
-    obj.model = model
     obj.variables = [v.value for v in model.variables]
     obj.trainable_variables = [v.value for v in model.trainable_variables]
     obj.regularization_losses = []
