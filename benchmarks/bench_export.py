@@ -27,7 +27,6 @@ import numpy as np
 # Run in a fresh process: RSS growth of loading a SavedModel and serving one batch.
 _RELOAD = """
 import resource, sys
-import numpy as np
 import tensorflow as tf
 if sys.argv[2] == "text":
     import tensorflow_text  # noqa: F401, the tokenizer's ops
